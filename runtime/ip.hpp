@@ -71,6 +71,11 @@ struct ip_prefix {
   std::string to_string() const;
 
   friend auto operator<=>(const ip_prefix&, const ip_prefix&) = default;
+
+  template <class H>
+  friend H AbslHashValue(H h, const ip_prefix& p) {
+    return H::combine(std::move(h), p.addr, p.bits);
+  }
 };
 
 /// ip_endpoint is an address and a port ("1.2.3.4:80", "[fd7a::1]:80").
@@ -82,6 +87,11 @@ struct ip_endpoint {
   std::string to_string() const;
 
   friend auto operator<=>(const ip_endpoint&, const ip_endpoint&) = default;
+
+  template <class H>
+  friend H AbslHashValue(H h, const ip_endpoint& e) {
+    return H::combine(std::move(h), e.addr, e.port);
+  }
 };
 
 } // namespace tf

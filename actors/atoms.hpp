@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every atom of tailfleet's actors, in one place (CAF 0.17 atoms: at most 10
+// characters). Constants only.
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace tf::actors {
+
+// -- peer-map shards ------------------------------------------------------
+using load_atom = caf::atom_constant<caf::atom("load")>;          // full netmap part
+using apply_atom = caf::atom_constant<caf::atom("apply")>;        // delta batch
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;      // one peer
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  // all peers
+using profiles_atom = caf::atom_constant<caf::atom("profiles")>;  // user profiles
+using await_atom = caf::atom_constant<caf::atom("await")>;        // test hook
+using visible_atom = caf::atom_constant<caf::atom("visible")>;    // await answer
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// -- bus and watchers -----------------------------------------------------
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using unwatch_atom = caf::atom_constant<caf::atom("unwatch")>;
+using notify_atom = caf::atom_constant<caf::atom("notify")>;
+using initial_atom = caf::atom_constant<caf::atom("initial")>;   // header of the first notify
+using part_atom = caf::atom_constant<caf::atom("part")>;         // a shard's share of it
+using lagged_atom = caf::atom_constant<caf::atom("lagged")>;     // terminal error
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+using view_atom = caf::atom_constant<caf::atom("view")>;
+
+// -- node and control session ---------------------------------------------
+using up_atom = caf::atom_constant<caf::atom("up")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using whois_atom = caf::atom_constant<caf::atom("whois")>;
+using peer_atom = caf::atom_constant<caf::atom("peer")>;
+using control_atom = caf::atom_constant<caf::atom("control")>;   // session -> node events
+using logout_atom = caf::atom_constant<caf::atom("logout")>;
+using connect_atom = caf::atom_constant<caf::atom("connect")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using key_atom = caf::atom_constant<caf::atom("key")>;
+
+// -- coordination server ---------------------------------------------------
+using admin_atom = caf::atom_constant<caf::atom("admin")>;     // admin API call
+using alt_atom = caf::atom_constant<caf::atom("alt")>;         // alt map stream message
+
+} // namespace tf::actors

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: Apache-2.0
+// The node-side control session broker. Its state lives in one shared
+// session_state captured by the broker's handlers; only the broker (on the
+// middleman's I/O thread) touches it.
+#include "actors/control_session.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/system_messages.hpp>
+#include <caf/response_promise.hpp>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include <optional>
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+#include "runtime/control_conn.hpp"
+#include "runtime/counters.hpp"
+#include "runtime/map_plan.hpp"
+#include "runtime/tcp_dial.hpp"
+
+namespace tf::actors {
+
+namespace {
+
+using namespace std::chrono;
+
+// Unix seconds of a logout request: any time in the past means logout; this
+// is the value Tailscale's client sends.
+constexpr int64_t logout_expiry = 123;
+
+struct session_state {
+  control_session_config cfg;
+  std::optional<control_conn> conn;
+  caf::io::connection_handle hdl;
+  bool connected = false;
+  bool registered = false;
+  bool stopped = false;
+  uint64_t gen = 0;
+  milliseconds backoff{0};
+  absl::flat_hash_map<wire::user_id, profile_ptr> profiles;  // never pruned
+  std::vector<caf::response_promise> logout_waiters;
+  control_conn::received rx;
+  std::vector<uint8_t> tx;
+};
+
+using state_ptr = std::shared_ptr<session_state>;
+
+void tell_node(caf::io::broker* self, session_state& st, control_event ev) {
+  self->send(st.cfg.node, control_atom::value, std::move(ev));
+}
+
+void write_out(caf::io::broker* self, session_state& st) {
+  if (st.tx.empty() || !st.connected)
+    return;
+  self->write(st.hdl, st.tx.size(), st.tx.data());
+  self->flush(st.hdl);
+  st.tx.clear();
+}
+
+bool send_message(caf::io::broker* self, session_state& st, const wire::message& m) {
+  if (auto ok = st.conn->send(m, st.tx); !ok) {
+    st.cfg.log->warn("control: cannot send: {}", ok.error().message());
+    return false;
+  }
+  write_out(self, st);
+  return true;
+}
+
+void finish_logouts(session_state& st, bool ok) {
+  for (auto& rp : st.logout_waiters)
+    rp.deliver(ok);
+  st.logout_waiters.clear();
+}
+
+void drop_connection(caf::io::broker* self, session_state& st) {
+  if (st.connected)
+    self->close(st.hdl);
+  st.connected = false;
+  st.registered = false;
+  st.conn.reset();
+}
+
+void schedule_reconnect(caf::io::broker* self, session_state& st) {
+  if (st.stopped)
+    return;
+  st.backoff = st.backoff.count() == 0 ? st.cfg.min_backoff
+                                       : std::min(st.backoff * 2, st.cfg.max_backoff);
+  self->delayed_send(self, st.backoff, connect_atom::value);
+}
+
+// fail ends the connection after an error. Refusals of the node itself
+// (bad auth key, version) are fatal: no reconnect.
+void fail(caf::io::broker* self, session_state& st, const failure& err, bool fatal) {
+  st.cfg.log->warn("control: {}{}", err.message(), fatal ? " (giving up)" : "");
+  drop_connection(self, st);
+  finish_logouts(st, false);
+  control_event ev;
+  ev.what = fatal ? control_event::kind::fatal : control_event::kind::disconnected;
+  ev.err = err;
+  tell_node(self, st, std::move(ev));
+  if (fatal)
+    st.stopped = true;
+  else
+    schedule_reconnect(self, st);
+}
+
+void connect(caf::io::broker* self, session_state& st) {
+  if (st.stopped || st.connected)
+    return;
+  auto addr = ip_addr::parse(st.cfg.host);
+  if (!addr) {
+    fail(self, st, make_error(errc::invalid_argument, "bad control address " + st.cfg.host), true);
+    return;
+  }
+  auto fd = dial_nonblocking(*addr, st.cfg.port);
+  if (!fd) {
+    fail(self, st, fd.error(), false);
+    return;
+  }
+  st.hdl = self->add_scribe(*fd);
+  st.connected = true;
+  self->configure_read(st.hdl, caf::io::receive_policy::at_most(64 * 1024));
+  st.conn.emplace(control_conn::client(st.cfg.machine_key, st.cfg.server_key));
+  auto hello = st.conn->start();
+  if (!hello) {
+    fail(self, st, hello.error(), true);
+    return;
+  }
+  st.tx = std::move(*hello);
+  write_out(self, st);
+}
+
+// profiles_for collects, once each, the profiles of `peers`' users.
+std::vector<profile_ptr> profiles_for(const session_state& st, const std::vector<peer_ref>& peers) {
+  std::vector<profile_ptr> out;
+  absl::flat_hash_set<wire::user_id> seen;
+  for (auto& p : peers)
+    if (seen.insert(p->user()).second)
+      if (auto i = st.profiles.find(p->user()); i != st.profiles.end())
+        out.push_back(i->second);
+  return out;
+}
+
+void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r) {
+  TF_COUNTER("map_response_full_rebuild").add();
+  auto n = st.cfg.shards.size();
+  auto plan = plan_full(r, n);
+  auto gen = ++st.gen;
+  size_t num_peers = 0;
+  for (size_t i = 0; i < n; ++i) {
+    num_peers += plan.shards[i].size();
+    auto profiles = profiles_for(st, plan.shards[i]);
+    self->send(st.cfg.shards[i], load_atom::value,
+               shard_load{r.seq, gen, std::move(plan.shards[i]), std::move(profiles)});
+  }
+  control_event ev;
+  ev.what = control_event::kind::netmap;
+  if (r.self)
+    ev.self = std::make_shared<const wire::node>(std::move(*r.self));
+  ev.domain = std::move(r.domain);
+  ev.dns = std::move(r.dns);
+  ev.num_peers = num_peers;
+  tell_node(self, st, std::move(ev));
+  st.backoff = milliseconds{0};
+}
+
+void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r) {
+  TF_COUNTER("map_response_handled_incrementally").add();
+  auto n = st.cfg.shards.size();
+  std::vector<profile_ptr> changed;
+  for (auto& p : r.user_profiles)
+    changed.push_back(std::make_shared<const wire::user_profile>(std::move(p)));
+  auto plan = plan_delta(r, n, duration_cast<seconds>(system_clock::now().time_since_epoch()).count());
+  auto gen = ++st.gen;
+  for (size_t i = 0; i < n; ++i) {
+    auto& batch = plan.shards[i];
+    if (batch.empty()) {
+      if (!changed.empty())
+        self->send(st.cfg.shards[i], profiles_atom::value, changed);
+      continue;
+    }
+    // New or changed profiles, plus those of upserted peers from the
+    // never-pruned table (a full map only carried the users it needed).
+    auto profiles = changed;
+    for (auto& p : profiles_for(st, batch.upserts))
+      profiles.push_back(p);
+    self->send(st.cfg.shards[i], apply_atom::value,
+               shard_delta{r.seq, gen, std::move(batch), std::move(profiles)});
+  }
+  if (r.self || r.dns || !r.domain.empty()) {
+    control_event ev;
+    ev.what = control_event::kind::self_changed;
+    if (r.self)
+      ev.self = std::make_shared<const wire::node>(std::move(*r.self));
+    ev.domain = std::move(r.domain);
+    ev.dns = std::move(r.dns);
+    tell_node(self, st, std::move(ev));
+  }
+}
+
+void on_map_response(caf::io::broker* self, session_state& st, wire::map_response& r) {
+  if (r.keep_alive)
+    return;
+  for (auto& p : r.user_profiles)
+    st.profiles[p.id] = std::make_shared<const wire::user_profile>(p);
+  if (r.is_full())
+    apply_full(self, st, r);
+  else
+    apply_delta(self, st, r);
+}
+
+void on_register_response(caf::io::broker* self, session_state& st,
+                          wire::register_response& r) {
+  if (r.error_code != errc::ok) {
+    fail(self, st, make_error(r.error_code, r.error), true);
+    return;
+  }
+  if (r.logged_out) {
+    st.cfg.log->info("control: logged out");
+    finish_logouts(st, true);
+    st.stopped = true;
+    drop_connection(self, st);
+    control_event ev;
+    ev.what = control_event::kind::logged_out;
+    tell_node(self, st, std::move(ev));
+    return;
+  }
+  st.registered = true;
+  control_event ev;
+  ev.what = control_event::kind::registered;
+  ev.reg = r;
+  tell_node(self, st, std::move(ev));
+  wire::map_request req;
+  req.node_key = st.cfg.registration.node_key;
+  req.stream = true;
+  req.host = st.cfg.registration.host;
+  send_message(self, st, req);
+}
+
+void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>& buf) {
+  if (!st.conn)
+    return;
+  st.rx.clear();
+  auto bytes = std::span{reinterpret_cast<const uint8_t*>(buf.data()), buf.size()};
+  if (auto ok = st.conn->feed(bytes, st.rx); !ok) {
+    TF_COUNTER("control_session_protocol_errors").add();
+    fail(self, st, ok.error(), ok.error().code == errc::unsupported_version);
+    return;
+  }
+  if (st.rx.established) {
+    control_event ev;
+    ev.what = control_event::kind::connected;
+    tell_node(self, st, std::move(ev));
+    send_message(self, st, st.cfg.registration);
+  }
+  for (auto& m : st.rx.messages) {
+    if (!st.conn)
+      return; // a previous message ended the connection
+    if (auto* r = std::get_if<wire::register_response>(&m))
+      on_register_response(self, st, *r);
+    else if (auto* mr = std::get_if<wire::map_response>(&m))
+      on_map_response(self, st, *mr);
+    else if (auto* e = std::get_if<wire::control_error>(&m))
+      fail(self, st, make_error(e->code, "server: " + e->message),
+           e->code == errc::node_not_found || e->code == errc::not_authorized);
+    else
+      TF_COUNTER("control_session_unexpected_message").add();
+  }
+}
+
+caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
+  self->send(self, connect_atom::value);
+  return {
+    [=](connect_atom) { connect(self, *st); },
+    [=](const caf::io::new_data_msg& msg) { on_bytes(self, *st, msg.buf); },
+    [=](const caf::io::connection_closed_msg&) {
+      if (!st->connected)
+        return;
+      st->connected = false;
+      fail(self, *st, make_error(errc::connection_lost, "control connection closed"), false);
+    },
+    [=](logout_atom) -> caf::result<bool> {
+      if (!st->registered)
+        return false;
+      auto rp = self->make_response_promise();
+      st->logout_waiters.push_back(rp);
+      auto req = st->cfg.registration;
+      req.auth_key.clear();
+      req.expiry = logout_expiry;
+      send_message(self, *st, req);
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_control_session(caf::actor_system& sys, control_session_config cfg) {
+  auto st = std::make_shared<session_state>();
+  st->cfg = std::move(cfg);
+  return sys.middleman().spawn_broker(session_impl, std::move(st));
+}
+
+} // namespace tf::actors

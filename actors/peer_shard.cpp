@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: Apache-2.0
+// The shard actor's behaviour. Its peer_table, profiles, watchers and
+// awaiters are touched only by this actor.
+#include "actors/peer_shard.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include "runtime/bus_interest.hpp"
+#include "runtime/counters.hpp"
+#include "runtime/peer_table.hpp"
+
+namespace tf::actors {
+
+namespace {
+
+struct shard_watcher {
+  watcher_actor handle;
+  bus::watch_mask mask = 0;
+  std::shared_ptr<bus::watch_flow> flow;
+};
+
+struct peer_shard_state {
+  static inline const char* name = "tf.peer_shard";
+
+  size_t index = 0;
+  peer_table table;
+  absl::flat_hash_map<wire::user_id, profile_ptr> profiles;  // never pruned
+  absl::flat_hash_map<uint64_t, shard_watcher> watchers;
+  bus::interest_table interest;
+  absl::flat_hash_map<wire::node_id, std::vector<caf::actor>> awaiting;
+  shard_stats stats;
+
+  // Per-delta scratch: the notify being built for each matched watcher.
+  std::vector<std::pair<uint64_t, bus::notify>> outbox;
+  std::vector<bus::watcher_id> matched;
+
+  void store_profiles(const std::vector<profile_ptr>& ps) {
+    for (auto& p : ps)
+      if (p)
+        profiles[p->id] = p;
+  }
+
+  profile_ptr profile_of(const peer_record& r) const {
+    auto i = profiles.find(r.user());
+    return i == profiles.end() ? nullptr : i->second;
+  }
+
+  bus::notify& outbox_for(uint64_t w) {
+    for (auto& [id, n] : outbox)
+      if (id == w)
+        return n;
+    return outbox.emplace_back(w, bus::notify{}).second;
+  }
+
+  // route calls `add(notify&, mask)` for every watcher interested in `r`.
+  template <class F>
+  void route(const peer_record& r, F&& add) {
+    if (interest.empty())
+      return;
+    matched.clear();
+    interest.matches(r, matched);
+    for (auto w : matched) {
+      auto i = watchers.find(w);
+      if (i != watchers.end())
+        add(outbox_for(w), i->second.mask);
+    }
+  }
+
+  void add_profile_once(bus::notify& n, const peer_record& r) {
+    auto p = profile_of(r);
+    if (!p)
+      return;
+    for (auto& have : n.user_profiles)
+      if (have.id == p->id)
+        return;
+    n.user_profiles.push_back(*p);
+  }
+};
+
+using shard_pointer = peer_shard_actor::stateful_pointer<peer_shard_state>;
+
+void send_outbox(shard_pointer self) {
+  auto& st = self->state;
+  for (auto& [w, n] : st.outbox) {
+    auto i = st.watchers.find(w);
+    if (i == st.watchers.end())
+      continue;
+    auto& sw = i->second;
+    switch (sw.flow->reserve()) {
+      case bus::watch_flow::admit::send:
+        self->send(sw.handle, notify_atom::value, std::move(n));
+        ++st.stats.notifies_sent;
+        break;
+      case bus::watch_flow::admit::send_terminal_error:
+        TF_COUNTER("bus_watchers_closed_lagging").add();
+        self->send(sw.handle, lagged_atom::value);
+        [[fallthrough]];
+      case bus::watch_flow::admit::closed:
+        st.interest.remove(w);
+        st.watchers.erase(i);
+        break;
+    }
+  }
+  st.outbox.clear();
+}
+
+void wake_awaiters(shard_pointer self, wire::node_id id) {
+  auto& st = self->state;
+  auto i = st.awaiting.find(id);
+  if (i == st.awaiting.end())
+    return;
+  for (auto& a : i->second)
+    caf::anon_send(a, visible_atom::value, id);
+  st.awaiting.erase(i);
+}
+
+void apply_delta(shard_pointer self, shard_delta& d) {
+  auto& st = self->state;
+  st.store_profiles(d.profiles);
+  for (auto id : d.batch.removes) {
+    auto gone = st.table.remove(id);
+    if (!gone) {
+      ++st.stats.unknown_ids;
+      TF_COUNTER("peer_remove_unknown_id").add();
+      continue;
+    }
+    ++st.stats.removes;
+    st.route(*gone, [&](bus::notify& n, bus::watch_mask) { n.peers_removed.push_back(id); });
+  }
+  for (auto& rec : d.batch.upserts) {
+    st.table.upsert(rec, d.gen);
+    ++st.stats.upserts;
+    st.route(*rec, [&](bus::notify& n, bus::watch_mask) {
+      n.peers_changed.push_back(rec);
+      st.add_profile_once(n, *rec);
+    });
+    wake_awaiters(self, rec->id());
+  }
+  for (auto& change : d.batch.patches) {
+    auto rec = st.table.patch(change, d.gen);
+    if (!rec) {
+      ++st.stats.unknown_ids;
+      TF_COUNTER("peer_patch_unknown_id").add();
+      continue;
+    }
+    ++st.stats.patches;
+    st.route(*rec, [&](bus::notify& n, bus::watch_mask m) {
+      // Without the patch bit, a patch is promoted to the whole new peer.
+      if (m & bus::notify_peer_patches)
+        n.peer_patches.push_back(change);
+      else
+        n.peers_changed.push_back(rec);
+    });
+  }
+  ++st.stats.deltas_applied;
+  send_outbox(self);
+}
+
+// route_full_load_diff tells interested watchers how a full netmap differs
+// from what the shard held (a reconnect may have missed removals). O(peers),
+// like the full load itself; skipped when nobody watches peers.
+void route_full_load_diff(shard_pointer self, const std::vector<peer_ref>& next) {
+  auto& st = self->state;
+  absl::flat_hash_set<wire::node_id> ids;
+  ids.reserve(next.size());
+  for (auto& rec : next) {
+    ids.insert(rec->id());
+    auto old = st.table.find(rec->id());
+    if (old && old->rec == rec)
+      continue;
+    st.route(*rec, [&](bus::notify& n, bus::watch_mask) {
+      n.peers_changed.push_back(rec);
+      st.add_profile_once(n, *rec);
+    });
+  }
+  st.table.for_each([&](const peer_table::entry& e) {
+    if (!ids.contains(e.rec->id()))
+      st.route(*e.rec, [&](bus::notify& n, bus::watch_mask) {
+        n.peers_removed.push_back(e.rec->id());
+      });
+  });
+}
+
+void register_watcher(shard_pointer self, watcher_registration& reg) {
+  auto& st = self->state;
+  if (reg.want_snapshot) {
+    initial_part part;
+    part.peers.reserve(st.table.size());
+    absl::flat_hash_map<wire::user_id, bool> seen_users;
+    st.table.for_each([&](const peer_table::entry& e) {
+      part.peers.push_back(e.rec);
+      if (seen_users.emplace(e.rec->user(), true).second)
+        if (auto p = st.profile_of(*e.rec))
+          part.profiles.push_back(p);
+    });
+    self->send(reg.handle, part_atom::value, std::move(part));
+  } else if (reg.want_changes) {
+    self->send(reg.handle, part_atom::value, initial_part{});
+  }
+  if (reg.want_changes) {
+    st.interest.add(reg.id, reg.interest);
+    st.watchers[reg.id] = shard_watcher{reg.handle, reg.mask, std::move(reg.flow)};
+  }
+}
+
+peer_hit lookup(const peer_shard_state& st, const peer_query& q) {
+  const peer_table::entry* e = nullptr;
+  switch (q.kind) {
+    case peer_query::by::id: e = st.table.find(q.id); break;
+    case peer_query::by::addr: e = st.table.find_by_addr(q.addr); break;
+    case peer_query::by::key: e = st.table.find_by_key(q.key); break;
+    case peer_query::by::name: e = st.table.find_by_name(q.name); break;
+  }
+  if (!e)
+    return {};
+  return peer_hit{e->rec, e->gen, st.profile_of(*e->rec)};
+}
+
+peer_shard_actor::behavior_type peer_shard_impl(shard_pointer self, size_t index) {
+  self->state.index = index;
+  return {
+    [=](load_atom, shard_load& l) {
+      auto& st = self->state;
+      st.store_profiles(l.profiles);
+      if (!st.interest.empty())
+        route_full_load_diff(self, l.peers);
+      st.table.load(std::move(l.peers), l.gen);
+      ++st.stats.full_loads;
+      send_outbox(self);
+      // Awaiters of peers that arrived in a full map are answered too.
+      for (auto i = st.awaiting.begin(); i != st.awaiting.end();) {
+        auto cur = i++;
+        if (st.table.find(cur->first))
+          wake_awaiters(self, cur->first);
+      }
+    },
+    [=](apply_atom, shard_delta& d) { apply_delta(self, d); },
+    [=](profiles_atom, std::vector<profile_ptr>& ps) { self->state.store_profiles(ps); },
+    [=](lookup_atom, const peer_query& q) { return lookup(self->state, q); },
+    [=](snapshot_atom) {
+      std::vector<peer_ref> out;
+      out.reserve(self->state.table.size());
+      self->state.table.for_each([&](const peer_table::entry& e) { out.push_back(e.rec); });
+      return out;
+    },
+    [=](watch_atom, watcher_registration& reg) { register_watcher(self, reg); },
+    [=](unwatch_atom, uint64_t id) {
+      self->state.interest.remove(id);
+      self->state.watchers.erase(id);
+    },
+    [=](await_atom, wire::node_id id, const caf::actor& who) {
+      if (self->state.table.find(id))
+        caf::anon_send(who, visible_atom::value, id);
+      else
+        self->state.awaiting[id].push_back(who);
+    },
+    [=](stats_atom) {
+      auto& st = self->state;
+      auto s = st.stats;
+      s.num_peers = st.table.size();
+      s.index_bytes = st.table.index_bytes();
+      s.evictions_skipped = st.table.evictions_skipped();
+      s.num_watchers = st.watchers.size();
+      s.num_profiles = st.profiles.size();
+      return s;
+    },
+  };
+}
+
+} // namespace
+
+peer_shard_actor spawn_peer_shard(caf::actor_system& sys, size_t index) {
+  return sys.spawn(peer_shard_impl, index);
+}
+
+} // namespace tf::actors

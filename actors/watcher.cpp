@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// The watcher actor. Its state (the first notify under construction and the
+// notifies that overtook it) is touched only by the watcher itself.
+#include "actors/watcher.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <algorithm>
+#include <deque>
+
+namespace tf::actors {
+
+namespace {
+
+struct watcher_state {
+  static inline const char* name = "tf.watcher";
+
+  watch_sink sink;
+  std::shared_ptr<bus::watch_flow> flow;
+  bool have_header = false;
+  size_t parts_left = 0;
+  bus::notify first;
+  std::shared_ptr<bus::netmap_snapshot> netmap;  // under construction
+  std::deque<bus::notify> early;                 // arrived before `first` was done
+
+  ~watcher_state() {
+    if (flow)
+      flow->close();
+  }
+
+  bool first_done() const { return have_header && parts_left == 0; }
+
+  void deliver_counted(bus::notify&& n) {
+    sink.deliver(std::move(n), true);
+    if (!sink.frees_slot)
+      flow->consumed();
+  }
+
+  void finish_first_if_complete() {
+    if (!first_done())
+      return;
+    if (netmap) {
+      std::sort(netmap->peers.begin(), netmap->peers.end(),
+                [](const peer_ref& a, const peer_ref& b) { return a->id() < b->id(); });
+      first.netmap = std::move(netmap);
+    }
+    sink.deliver(std::move(first), false);
+    while (!early.empty()) {
+      deliver_counted(std::move(early.front()));
+      early.pop_front();
+    }
+  }
+};
+
+using watcher_pointer = watcher_actor::stateful_pointer<watcher_state>;
+
+watcher_actor::behavior_type watcher_impl(watcher_pointer self, watch_sink sink,
+                                          std::shared_ptr<bus::watch_flow> flow) {
+  self->state.sink = std::move(sink);
+  self->state.flow = std::move(flow);
+  return {
+    [=](initial_atom, initial_header& h) {
+      auto& st = self->state;
+      st.first = std::move(h.first);
+      if (st.first.netmap)
+        st.netmap = std::make_shared<bus::netmap_snapshot>(*st.first.netmap);
+      st.first.netmap.reset();
+      st.parts_left = h.parts_expected;
+      st.have_header = true;
+      st.finish_first_if_complete();
+    },
+    [=](part_atom, initial_part& p) {
+      auto& st = self->state;
+      if (st.parts_left == 0)
+        return; // protocol error of a producer: ignore rather than corrupt
+      if (st.netmap) {
+        auto& peers = st.netmap->peers;
+        peers.insert(peers.end(), std::make_move_iterator(p.peers.begin()),
+                     std::make_move_iterator(p.peers.end()));
+        for (auto& u : p.profiles)
+          st.netmap->user_profiles.push_back(*u);
+      }
+      --st.parts_left;
+      st.finish_first_if_complete();
+    },
+    [=](notify_atom, bus::notify& n) {
+      auto& st = self->state;
+      if (!st.first_done()) {
+        st.early.push_back(std::move(n));
+        return;
+      }
+      st.deliver_counted(std::move(n));
+    },
+    [=](lagged_atom) {
+      bus::notify n;
+      n.err_message = lagging_message;
+      self->state.sink.deliver(std::move(n), false);
+      self->quit();
+    },
+    [=](close_atom, std::string& reason) {
+      bus::notify n;
+      n.err_message = std::move(reason);
+      self->state.sink.deliver(std::move(n), false);
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+watcher_actor spawn_watcher(caf::actor_system& sys, watch_sink sink,
+                            std::shared_ptr<bus::watch_flow> flow) {
+  return sys.spawn(watcher_impl, std::move(sink), std::move(flow));
+}
+
+} // namespace tf::actors

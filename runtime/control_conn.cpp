@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// The layered control connection. Confined to its owning actor.
+#include "runtime/control_conn.hpp"
+
+#include "runtime/counters.hpp"
+#include "runtime/wire_codec.hpp"
+
+namespace tf {
+
+control_conn::control_conn(control_channel ch, bool is_client, size_t max_frame_len)
+  : channel_(std::move(ch)), is_client_(is_client), frames_(max_frame_len) {
+}
+
+control_conn control_conn::client(const machine_private_key& self,
+                                  const machine_public_key& server, size_t max_frame_len) {
+  return control_conn{control_channel::client(self, server), true, max_frame_len};
+}
+
+control_conn control_conn::server(const machine_private_key& self, size_t max_frame_len) {
+  return control_conn{control_channel::server(self), false, max_frame_len};
+}
+
+result<std::vector<uint8_t>> control_conn::start() {
+  return channel_.initiate(wire::encode(wire::client_hello{}));
+}
+
+result<void> control_conn::on_handshake_record(received& out) {
+  using phase = control_channel::phase;
+  if (!is_client_ && channel_.current_phase() == phase::awaiting_accept) {
+    auto hello = wire::decode_client_hello(channel_.peer_hello());
+    wire::server_hello reply;
+    if (!hello || hello->version != wire::protocol_version)
+      reply.error_code = errc::unsupported_version;
+    auto record = channel_.accept(wire::encode(reply));
+    if (!record)
+      return record.error();
+    out.to_send.insert(out.to_send.end(), record->begin(), record->end());
+    if (reply.error_code != errc::ok) {
+      TF_COUNTER("control_handshake_rejected_version").add();
+      return make_error(errc::unsupported_version,
+                        hello ? "client speaks protocol version " + std::to_string(hello->version)
+                              : hello.error().message());
+    }
+    out.established = true;
+    hello_checked_ = true;
+    return channel_.receive({}, app_); // bytes that came with record 1
+  }
+  if (is_client_ && !hello_checked_ && channel_.current_phase() == phase::established) {
+    hello_checked_ = true;
+    auto hello = wire::decode_server_hello(channel_.peer_hello());
+    if (!hello)
+      return hello.error();
+    if (hello->error_code != errc::ok || hello->version != wire::protocol_version) {
+      TF_COUNTER("control_handshake_rejected_version").add();
+      return make_error(errc::unsupported_version,
+                        "server speaks protocol version " + std::to_string(hello->version)
+                          + ", we speak " + std::to_string(wire::protocol_version));
+    }
+    out.established = true;
+  }
+  return {};
+}
+
+result<void> control_conn::drain_frames(received& out) {
+  if (app_.empty())
+    return {};
+  frames_.feed(app_);
+  app_.clear();
+  for (;;) {
+    auto got = frames_.next(scratch_);
+    if (!got)
+      return got.error();
+    if (!*got)
+      return {};
+    auto msg = wire::decode(scratch_);
+    if (!msg)
+      return msg.error();
+    out.messages.push_back(std::move(*msg));
+  }
+}
+
+result<void> control_conn::feed(std::span<const uint8_t> bytes, received& out) {
+  if (auto r = channel_.receive(bytes, app_); !r)
+    return r;
+  if (!hello_checked_)
+    if (auto r = on_handshake_record(out); !r)
+      return r;
+  return drain_frames(out);
+}
+
+result<void> control_conn::send(const wire::message& m, std::vector<uint8_t>& out) {
+  encode_buf_.clear();
+  wire::encode_to(m, encode_buf_);
+  return send_encoded(encode_buf_, out);
+}
+
+result<void> control_conn::send_encoded(std::span<const uint8_t> encoded,
+                                        std::vector<uint8_t>& out) {
+  frame_buf_.clear();
+  append_frame(frame_buf_, encoded);
+  return channel_.seal(frame_buf_, out);
+}
+
+} // namespace tf

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// control_conn: one end of a control connection without I/O. It stacks the
+// Noise channel (control_channel), frames (frame_decoder) and msgpack
+// messages (wire_codec), checks the protocol version in the handshake, and
+// turns received bytes into messages and messages into bytes to write. Used
+// by the node's control session and by the coordination server; owned by
+// one actor; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "runtime/control_channel.hpp"
+#include "runtime/frame.hpp"
+#include "runtime/result.hpp"
+#include "runtime/wire.hpp"
+
+namespace tf {
+
+class control_conn {
+public:
+  /// received is what one feed() produced.
+  struct received {
+    std::vector<wire::message> messages;
+    std::vector<uint8_t> to_send;  // handshake reply (server)
+    bool established = false;      // the handshake completed during this feed
+    void clear() {
+      messages.clear();
+      to_send.clear();
+      established = false;
+    }
+  };
+
+  static control_conn client(const machine_private_key& self, const machine_public_key& server,
+                             size_t max_frame_len = default_max_frame_len);
+  static control_conn server(const machine_private_key& self,
+                             size_t max_frame_len = default_max_frame_len);
+
+  /// start (client) returns the first bytes to write.
+  result<std::vector<uint8_t>> start();
+
+  /// feed consumes bytes read from the socket. Any error is fatal for the
+  /// connection (close it); the error names the cause.
+  result<void> feed(std::span<const uint8_t> bytes, received& out);
+
+  /// send appends the encrypted frame of `m` to `out`.
+  result<void> send(const wire::message& m, std::vector<uint8_t>& out);
+
+  /// send_encoded frames and encrypts an already encoded message (so a
+  /// broadcast encodes once and encrypts per connection).
+  result<void> send_encoded(std::span<const uint8_t> encoded, std::vector<uint8_t>& out);
+
+  bool established() const noexcept {
+    return channel_.current_phase() == control_channel::phase::established;
+  }
+
+  /// peer is the other end's machine key (the client's, on a server, once
+  /// its first record was read).
+  const machine_public_key& peer() const noexcept { return channel_.peer_static(); }
+
+private:
+  control_conn(control_channel ch, bool is_client, size_t max_frame_len);
+
+  result<void> on_handshake_record(received& out);
+  result<void> drain_frames(received& out);
+
+  control_channel channel_;
+  bool is_client_;
+  bool hello_checked_ = false;
+  frame_decoder frames_;
+  std::vector<uint8_t> app_;
+  std::vector<uint8_t> scratch_;     // one received frame
+  std::vector<uint8_t> encode_buf_;  // one message being sent
+  std::vector<uint8_t> frame_buf_;   // its frame
+};
+
+} // namespace tf

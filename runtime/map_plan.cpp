@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// Splitting map responses by shard. Pure functions.
+#include "runtime/map_plan.hpp"
+
+#include "runtime/node_normalize.hpp"
+#include "runtime/peer_intern.hpp"
+
+namespace tf {
+
+size_t shard_of(wire::node_id id, size_t num_shards) noexcept {
+  // splitmix64 finalizer: stable across runs, so tests can predict shards.
+  uint64_t z = id + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return static_cast<size_t>(z % num_shards);
+}
+
+delta_plan plan_delta(wire::map_response& r, size_t num_shards, int64_t now_unix) {
+  delta_plan plan;
+  plan.shards.resize(num_shards);
+  for (auto id : r.peers_removed)
+    plan.shards[shard_of(id, num_shards)].removes.push_back(id);
+  for (auto& n : r.peers_changed) {
+    if (!normalize_node(n).ok()) {
+      ++plan.rejected;
+      continue;
+    }
+    plan.shards[shard_of(n.id, num_shards)].upserts.push_back(intern_peer(n));
+  }
+  for (auto& c : r.peers_changed_patch)
+    plan.shards[shard_of(c.id, num_shards)].patches.push_back(std::move(c));
+  for (auto& [id, online] : r.online_change) {
+    wire::peer_change c;
+    c.id = id;
+    c.online = online;
+    plan.shards[shard_of(id, num_shards)].patches.push_back(std::move(c));
+  }
+  for (auto& [id, seen] : r.peer_seen_change) {
+    wire::peer_change c;
+    c.id = id;
+    c.last_seen = seen ? now_unix : 0;
+    plan.shards[shard_of(id, num_shards)].patches.push_back(std::move(c));
+  }
+  return plan;
+}
+
+full_plan plan_full(wire::map_response& r, size_t num_shards) {
+  full_plan plan;
+  plan.shards.resize(num_shards);
+  if (!r.peers)
+    return plan;
+  for (auto& s : plan.shards)
+    s.reserve(r.peers->size() / num_shards + 16);
+  for (auto& n : *r.peers) {
+    if (!normalize_node(n).ok()) {
+      ++plan.rejected;
+      continue;
+    }
+    plan.shards[shard_of(n.id, num_shards)].push_back(intern_peer(n));
+  }
+  return plan;
+}
+
+} // namespace tf

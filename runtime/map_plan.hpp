@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// Turns one decoded map_response into per-shard work: a full netmap becomes
+// K peer lists (the full path, O(peers)); a delta becomes one small batch
+// per touched shard (O(changes), never O(peers)). Peers are normalized and
+// interned here. Pure functions; the control session actor calls them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/peer_record.hpp"
+#include "runtime/wire.hpp"
+
+namespace tf {
+
+/// shard_of maps a node id to one of `num_shards` shards (stable hash).
+size_t shard_of(wire::node_id id, size_t num_shards) noexcept;
+
+/// shard_batch is the work one shard does for one delta: removals first,
+/// then upserts, then patches (online/seen changes become patches).
+struct shard_batch {
+  std::vector<wire::node_id> removes;
+  std::vector<peer_ref> upserts;
+  std::vector<wire::peer_change> patches;
+
+  bool empty() const noexcept {
+    return removes.empty() && upserts.empty() && patches.empty();
+  }
+  size_t num_ops() const noexcept {
+    return removes.size() + upserts.size() + patches.size();
+  }
+};
+
+/// delta_plan is a delta split by shard (index = shard number).
+struct delta_plan {
+  std::vector<shard_batch> shards;
+  size_t rejected = 0;  // peers dropped by normalize_node (counted there)
+};
+
+/// plan_delta splits the delta fields of `r` over `num_shards` shards.
+/// `now_unix` stamps peer_seen_change entries that say "seen now".
+delta_plan plan_delta(wire::map_response& r, size_t num_shards, int64_t now_unix);
+
+/// full_plan is a complete peer list split by shard.
+struct full_plan {
+  std::vector<std::vector<peer_ref>> shards;
+  size_t rejected = 0;
+};
+
+/// plan_full splits r.peers (which must be present) over the shards.
+full_plan plan_full(wire::map_response& r, size_t num_shards);
+
+} // namespace tf

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+// The process-wide table of interned peer records: nodes in one process that
+// see the same peer (same content) share one record. Thread-safe: the table
+// is split into stripes, each guarded by its own mutex; a record leaves the
+// table when its last reference goes.
+#pragma once
+
+#include <cstddef>
+
+#include "runtime/peer_record.hpp"
+
+namespace tf {
+
+/// intern_peer returns the shared record whose content equals `n`, creating
+/// it if there is none. `n` must be normalized (normalize_node()).
+peer_ref intern_peer(const wire::node& n);
+
+/// release_interned_peer removes `r` (whose count just reached zero) from
+/// the table and frees it. Called by peer_record::release only.
+void release_interned_peer(const peer_record* r) noexcept;
+
+/// interned_peer_count is the number of live records in the process.
+size_t interned_peer_count();
+
+/// interned_peer_table_bytes estimates the table's own memory (not records).
+size_t interned_peer_table_bytes();
+
+} // namespace tf

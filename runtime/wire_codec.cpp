@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: Apache-2.0
+// The public face of the wire codec: packs messages with msgpack-cxx and the
+// adaptors of wire_msgpack.hpp; decodes with the wire_cursor readers under
+// decode_limits. Pure functions; any thread. No exception leaves this file.
+#include "runtime/wire_codec.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <string>
+#include <type_traits>
+
+#include "runtime/counters.hpp"
+#include "runtime/wire_cursor.hpp"
+#include "runtime/wire_msgpack.hpp"
+
+namespace tf::wire {
+
+namespace {
+
+/// byte_sink is the msgpack output stream: it appends to a byte vector.
+/// The packer writes many tiny pieces, so the sink grows the vector's size
+/// in steps within its capacity and tracks the used length itself;
+/// finish() trims the unused tail.
+class byte_sink {
+public:
+  explicit byte_sink(std::vector<uint8_t>& out) : out_(out), used_(out.size()) {}
+
+  // Inlined into the packer: most writes are 1 to 9 bytes of constant size.
+  [[gnu::always_inline]] void write(const char* data, size_t len) {
+    if (out_.size() - used_ < len) [[unlikely]] {
+      grow(len);
+    }
+    std::memcpy(out_.data() + used_, data, len);
+    used_ += len;
+  }
+
+  void finish() { out_.resize(used_); }
+
+private:
+  static constexpr size_t step_len = 64u << 10;
+
+  void grow(size_t len) {
+    size_t want = used_ + len;
+    if (out_.capacity() < want) {
+      out_.reserve(std::max(want, 2 * out_.capacity()));
+    }
+    out_.resize(std::min(out_.capacity(), std::max(want, used_ + step_len)));
+  }
+
+  std::vector<uint8_t>& out_;
+  size_t used_;
+};
+
+/// size_hint estimates the encoded size of large messages (peer lists) so
+/// encode_to allocates once; being wrong only costs a reallocation.
+size_t size_hint(const node& n) {
+  size_t out = 160 + n.stable_id.size() + n.name.size() + n.hostname.size()
+               + 21 * (n.addresses.size() + n.allowed_ips.size()) + 22 * n.endpoints.size();
+  for (const auto& tag : n.tags) {
+    out += 5 + tag.size();
+  }
+  return out;
+}
+
+size_t size_hint(const message& m) {
+  size_t out = 256;
+  if (const auto* r = std::get_if<map_response>(&m)) {
+    out += r->self ? size_hint(*r->self) : 0;
+    if (r->peers) {
+      for (const auto& n : *r->peers) {
+        out += size_hint(n);
+      }
+    }
+    for (const auto& n : r->peers_changed) {
+      out += size_hint(n);
+    }
+    out += 10 * r->peers_removed.size() + 12 * r->online_change.size()
+           + 12 * r->peer_seen_change.size() + 80 * r->peers_changed_patch.size();
+  }
+  return out;
+}
+
+/// kind_of names the message_kind of a message body type.
+template <class T>
+constexpr message_kind kind_of() {
+  if constexpr (std::is_same_v<T, register_request>) {
+    return message_kind::register_request;
+  } else if constexpr (std::is_same_v<T, register_response>) {
+    return message_kind::register_response;
+  } else if constexpr (std::is_same_v<T, map_request>) {
+    return message_kind::map_request;
+  } else if constexpr (std::is_same_v<T, map_response>) {
+    return message_kind::map_response;
+  } else {
+    static_assert(std::is_same_v<T, control_error>, "every message type needs a kind");
+    return message_kind::control_error;
+  }
+}
+
+template <class T>
+std::vector<uint8_t> pack_struct(const T& v) {
+  std::vector<uint8_t> out;
+  byte_sink sink{out};
+  msgpack::packer<byte_sink> pk{sink};
+  pk.pack(v);
+  sink.finish();
+  return out;
+}
+
+failure reject(errc code, std::string detail) {
+  TF_COUNTER("wire_decode_rejected").add();
+  return make_error(code, std::move(detail));
+}
+
+/// decode_as reads one value with `read` and insists that it fills `bytes`
+/// exactly. The reader works on the bytes directly (no msgpack object
+/// tree: for a 250k-peer map_response the tree alone costs more memory and
+/// time than the decoded peers).
+template <class T, class Read>
+result<T> decode_as(std::span<const uint8_t> bytes, const decode_limits& lim,
+                    const char* root, Read read) {
+  try {
+    wire_cursor in{bytes, lim};
+    read_ctx ctx;
+    T out{};
+    if (!read(in, out, ctx)) {
+      return reject(ctx.code(), ctx.detail(root));
+    }
+    if (in.remaining() != 0) {
+      return reject(errc::malformed_message, std::string{root} + ": "
+                                               + std::to_string(in.remaining())
+                                               + " trailing bytes after the message");
+    }
+    return out;
+  } catch (const std::bad_alloc&) {
+    return reject(errc::malformed_message,
+                  std::string{root} + ": out of memory decoding "
+                    + std::to_string(bytes.size()) + " bytes");
+  } catch (const std::exception& e) {
+    return reject(errc::malformed_message, std::string{root} + ": " + e.what());
+  }
+}
+
+} // namespace
+
+void encode_to(const message& m, std::vector<uint8_t>& out) {
+  // Geometric, so appending many messages to one buffer stays linear.
+  if (size_t hint = size_hint(m); out.capacity() - out.size() < hint) {
+    out.reserve(std::max(out.size() + hint, 2 * out.capacity()));
+  }
+  byte_sink sink{out};
+  msgpack::packer<byte_sink> pk{sink};
+  std::visit(
+    [&pk](const auto& body) {
+      using body_t = std::decay_t<decltype(body)>;
+      pk.pack_array(2);
+      pk.pack_uint8(static_cast<uint8_t>(kind_of<body_t>()));
+      pk.pack(body);
+    },
+    m);
+  sink.finish();
+}
+
+std::vector<uint8_t> encode(const message& m) {
+  std::vector<uint8_t> out;
+  encode_to(m, out);
+  return out;
+}
+
+result<message> decode(std::span<const uint8_t> bytes, const decode_limits& limits) {
+  return decode_as<message>(bytes, limits, "message",
+                            [](wire_cursor& in, message& out, read_ctx& c) {
+                              return read_message(in, out, c);
+                            });
+}
+
+std::vector<uint8_t> encode(const client_hello& hello) {
+  return pack_struct(hello);
+}
+
+std::vector<uint8_t> encode(const server_hello& hello) {
+  return pack_struct(hello);
+}
+
+result<client_hello> decode_client_hello(std::span<const uint8_t> bytes) {
+  return decode_as<client_hello>(bytes, {}, "client_hello",
+                                 [](wire_cursor& in, client_hello& out, read_ctx& c) {
+                                   return read_hello(in, out, c);
+                                 });
+}
+
+result<server_hello> decode_server_hello(std::span<const uint8_t> bytes) {
+  return decode_as<server_hello>(bytes, {}, "server_hello",
+                                 [](wire_cursor& in, server_hello& out, read_ctx& c) {
+                                   return read_hello(in, out, c);
+                                 });
+}
+
+} // namespace tf::wire

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// The msgpack codec of the control protocol's messages (runtime/wire.hpp).
+// Pure functions over values; any thread. Decoding never throws and never
+// trusts its input: every rejection is an errc plus a sentence, and counted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "runtime/result.hpp"
+#include "runtime/wire.hpp"
+
+namespace tf::wire {
+
+// Encoding (msgpack, array form): a message is [kind, body]; a struct is the
+// array of its fields in declaration order (wire_fields.hpp counts them);
+// keys are bin 32; an ip_addr is bin 4, bin 16, or bin 0 for the absent
+// (default) address; ip_prefix is [addr, bits] (bits 0 when absent);
+// ip_endpoint is [addr, port]; errc is a uint8; an optional is nil or the
+// value; a pair is [first, second]. Integers take their shortest form.
+
+/// decode_limits bounds what one decode may allocate. Each field caps one
+/// msgpack container or blob; a larger one fails with
+/// errc::malformed_message. The defaults fit a 4M-peer map_response.
+struct decode_limits {
+  /// max_array caps the element count of any one array (peer lists).
+  size_t max_array = 1u << 22;
+  /// max_map caps the pair count of any one map (we send none).
+  size_t max_map = 1u << 16;
+  /// max_str caps the byte length of any one string.
+  size_t max_str = 1u << 16;
+  /// max_bin caps the byte length of any one binary blob (keys, addresses).
+  size_t max_bin = 1u << 16;
+  /// max_depth caps container nesting (our deepest message nests 6 levels).
+  size_t max_depth = 16;
+};
+
+/// encode_to appends the encoding of `m` to `out`: the msgpack array
+/// [kind, body] where kind is the message_kind and body is the struct as an
+/// array of its fields in declaration order. Never fails.
+void encode_to(const message& m, std::vector<uint8_t>& out);
+
+/// encode returns the encoding of `m` (see encode_to).
+std::vector<uint8_t> encode(const message& m);
+
+/// decode reads exactly one encoded message filling all of `bytes`.
+/// Fails with errc::malformed_message on bad msgpack, truncation, trailing
+/// bytes, wrong types or lengths, an unknown kind, or a limit exceeded; with
+/// errc::unsupported_version when a register_request or map_request names a
+/// version other than protocol_version. Struct arrays longer than we know
+/// are accepted (fields appended by later versions are ignored); shorter
+/// ones are malformed. Every failure bumps counter "wire_decode_rejected".
+result<message> decode(std::span<const uint8_t> bytes, const decode_limits& limits = {});
+
+/// encode returns a hello as a bare struct array (no kind): the Noise
+/// handshake payloads.
+std::vector<uint8_t> encode(const client_hello& hello);
+std::vector<uint8_t> encode(const server_hello& hello);
+
+/// decode_client_hello reads a client_hello payload. The version is not
+/// judged here: the handshake answers a foreign version with a
+/// server_hello carrying errc::unsupported_version. Failures as in decode().
+result<client_hello> decode_client_hello(std::span<const uint8_t> bytes);
+
+/// decode_server_hello reads a server_hello payload. Failures as in decode().
+result<server_hello> decode_server_hello(std::span<const uint8_t> bytes);
+
+} // namespace tf::wire

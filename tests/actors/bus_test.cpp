@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: Apache-2.0
+// Deterministic conversations of the shards, the bus and watchers on CAF's
+// test coordinator: mask semantics, interest routing, patch promotion,
+// first-notify assembly and the lagging-watcher rule.
+#define CAF_SUITE bus
+#include <caf/test/unit_test_impl.hpp>
+
+#include <caf/test/dsl.hpp>
+
+#include <deque>
+
+#include "actors/bus.hpp"
+#include "actors/peer_shard.hpp"
+#include "actors/watcher.hpp"
+#include "runtime/counters.hpp"
+#include "runtime/map_plan.hpp"
+#include "runtime/node_normalize.hpp"
+#include "runtime/peer_intern.hpp"
+#include "tests/support/synthetic.hpp"
+
+using namespace tf;
+using namespace tf::actors;
+
+namespace {
+
+constexpr size_t num_shards = 2;
+
+/// collector gathers what one watcher delivered.
+struct collector {
+  std::vector<bus::notify> got;
+  std::shared_ptr<bus::watch_flow> flow = std::make_shared<bus::watch_flow>();
+};
+
+struct fixture : test_coordinator_fixture<> {
+  // Watchers outlive test bodies (they get a last notify when the bus ends
+  // in ~fixture), so what they write into lives in the fixture.
+  std::deque<collector> collectors;
+  std::vector<std::pair<bus::notify, bool>> queued;
+  std::vector<peer_shard_actor> shards;
+  bus_actor the_bus;
+  uint64_t seq = 0;
+
+  fixture() {
+    for (size_t i = 0; i < num_shards; ++i)
+      shards.push_back(spawn_peer_shard(sys, i));
+    the_bus = spawn_bus(sys, shards);
+    run();
+  }
+
+  ~fixture() {
+    for (auto& s : shards)
+      anon_send_exit(s, caf::exit_reason::user_shutdown);
+    anon_send_exit(the_bus, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  void load(std::vector<wire::node_id> ids) {
+    wire::map_response r;
+    r.peers.emplace();
+    for (auto id : ids)
+      r.peers->push_back(tf::test::make_peer(id));
+    auto plan = plan_full(r, num_shards);
+    ++seq;
+    for (size_t i = 0; i < num_shards; ++i)
+      self->send(shards[i], load_atom::value, shard_load{seq, seq, std::move(plan.shards[i]), {}});
+    run();
+  }
+
+  void delta(wire::map_response r) {
+    auto plan = plan_delta(r, num_shards, 1234);
+    ++seq;
+    for (size_t i = 0; i < num_shards; ++i)
+      if (!plan.shards[i].empty())
+        self->send(shards[i], apply_atom::value, shard_delta{seq, seq, std::move(plan.shards[i]), {}});
+    run();
+  }
+
+  collector& new_collector() {
+    return collectors.emplace_back();
+  }
+
+  /// watch registers a callback watcher that appends to `c`.
+  watcher_actor watch(collector& c, bus::watch_mask mask, bus::interest interest = {}) {
+    watch_sink sink{[&c](bus::notify&& n, bool) { c.got.push_back(std::move(n)); }, false};
+    auto w = spawn_watcher(sys, std::move(sink), c.flow);
+    self->send(the_bus, watch_atom::value, watch_request{w, mask, std::move(interest), c.flow});
+    run();
+    return w;
+  }
+
+  void publish_state(ipn_state s) {
+    node_view v;
+    v.state = s;
+    self->send(the_bus, view_atom::value, v);
+    bus::notify n;
+    n.state = s;
+    self->send(the_bus, publish_atom::value, n);
+    run();
+  }
+
+  shard_stats stats_of(size_t i) {
+    shard_stats out;
+    auto rp = self->request(shards[i], caf::infinite, stats_atom::value);
+    run();
+    rp.receive([&](shard_stats s) { out = s; },
+               [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+    return out;
+  }
+};
+
+wire::map_response upsert(std::vector<wire::node> nodes) {
+  wire::map_response r;
+  r.peers_changed = std::move(nodes);
+  return r;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(bus_tests, fixture)
+
+CAF_TEST(first_notify_follows_the_mask) {
+  load({1, 2, 3, 4});
+  publish_state(ipn_state::running);
+  auto& full = new_collector();
+  auto& bare = new_collector();
+  watch(full, bus::notify_initial_state | bus::notify_initial_netmap | bus::notify_peer_changes);
+  watch(bare, 0);
+  CAF_REQUIRE_EQUAL(full.got.size(), 1u);
+  auto& first = full.got.front();
+  CAF_CHECK(first.state == ipn_state::running);
+  CAF_CHECK(!first.session_id.empty());
+  CAF_REQUIRE(first.netmap != nullptr);
+  CAF_REQUIRE_EQUAL(first.netmap->peers.size(), 4u);
+  for (size_t i = 0; i < 4; ++i)
+    CAF_CHECK_EQUAL(first.netmap->peers[i]->id(), i + 1); // sorted by id
+  CAF_REQUIRE_EQUAL(bare.got.size(), 1u);
+  CAF_CHECK(!bare.got.front().state && !bare.got.front().netmap);
+  // A peer change reaches only the watcher that asked for peer changes.
+  delta(upsert({tf::test::make_peer(5)}));
+  CAF_REQUIRE_EQUAL(full.got.size(), 2u);
+  CAF_CHECK_EQUAL(full.got.back().peers_changed.size(), 1u);
+  CAF_CHECK_EQUAL(bare.got.size(), 1u);
+  // Node-level notifies go to everyone.
+  publish_state(ipn_state::starting);
+  CAF_CHECK_EQUAL(full.got.size(), 3u);
+  CAF_CHECK_EQUAL(bare.got.size(), 2u);
+  CAF_CHECK(bare.got.back().state == ipn_state::starting);
+}
+
+CAF_TEST(interest_routes_changes_to_named_peers_and_tags_only) {
+  load({1, 2});
+  auto& of_x = new_collector();
+  auto& of_ci = new_collector();
+  watch(of_x, bus::notify_peer_changes, {{"peer-10"}, {}});
+  watch(of_ci, bus::notify_peer_changes, {{}, {"tag:ci"}});
+  auto sent_before = stats_of(0).notifies_sent + stats_of(1).notifies_sent;
+  delta(upsert({tf::test::make_peer(11)})); // Y changes: nobody hears
+  CAF_CHECK_EQUAL(of_x.got.size(), 1u);     // just the first notify
+  CAF_CHECK_EQUAL(of_ci.got.size(), 1u);
+  CAF_CHECK_EQUAL(stats_of(0).notifies_sent + stats_of(1).notifies_sent, sent_before);
+  delta(upsert({tf::test::make_peer(10)})); // X changes
+  CAF_REQUIRE_EQUAL(of_x.got.size(), 2u);
+  CAF_CHECK_EQUAL(of_x.got.back().peers_changed.front()->id(), 10u);
+  CAF_CHECK_EQUAL(of_ci.got.size(), 1u);
+  auto tagged = tf::test::make_peer(12);
+  tagged.tags = {"tag:ci"};
+  delta(upsert({tagged}));
+  CAF_CHECK_EQUAL(of_x.got.size(), 2u);
+  CAF_REQUIRE_EQUAL(of_ci.got.size(), 2u);
+  wire::map_response rm;
+  rm.peers_removed = {10};
+  delta(rm);
+  CAF_REQUIRE_EQUAL(of_x.got.size(), 3u);
+  CAF_CHECK(of_x.got.back().peers_removed == std::vector<wire::node_id>{10});
+  CAF_CHECK_EQUAL(of_ci.got.size(), 2u);
+}
+
+CAF_TEST(patches_are_promoted_without_the_patch_bit) {
+  load({1, 2, 3});
+  auto& changes = new_collector();
+  auto& patches = new_collector();
+  watch(changes, bus::notify_peer_changes);
+  watch(patches, bus::notify_peer_patches);
+  auto unknown_before = counter_value("peer_patch_unknown_id");
+  wire::map_response r;
+  r.online_change = {{2, true}, {999, true}};
+  delta(r);
+  CAF_REQUIRE_EQUAL(changes.got.size(), 2u);
+  CAF_REQUIRE_EQUAL(changes.got.back().peers_changed.size(), 1u);
+  CAF_CHECK(changes.got.back().peers_changed.front()->online());
+  CAF_REQUIRE_EQUAL(patches.got.size(), 2u);
+  CAF_REQUIRE_EQUAL(patches.got.back().peer_patches.size(), 1u);
+  CAF_CHECK_EQUAL(patches.got.back().peer_patches.front().id, 2u);
+  CAF_CHECK_EQUAL(counter_value("peer_patch_unknown_id"), unknown_before + 1);
+}
+
+CAF_TEST(lagging_watcher_gets_one_terminal_error_and_is_closed) {
+  load({1});
+  // A queue consumer that never pops: every notify keeps its slot.
+  auto flow = std::make_shared<bus::watch_flow>();
+  watch_sink sink{[&](bus::notify&& n, bool slot) { queued.emplace_back(std::move(n), slot); },
+                  true};
+  auto w = spawn_watcher(sys, std::move(sink), flow);
+  self->send(the_bus, watch_atom::value, watch_request{w, bus::notify_peer_changes, {}, flow});
+  run();
+  for (wire::node_id id = 100; id < 100 + bus::max_pending + 5; ++id)
+    delta(upsert({tf::test::make_peer(id)}));
+  // first notify + 128 peer notifies + the terminal error, nothing more.
+  CAF_REQUIRE_EQUAL(queued.size(), 1u + bus::max_pending + 1u);
+  CAF_CHECK(!queued.front().second);
+  CAF_CHECK(queued.back().first.err_message == std::string{lagging_message});
+  CAF_CHECK(!queued.back().second);
+  CAF_CHECK(flow->closed());
+  size_t watchers = stats_of(0).num_watchers + stats_of(1).num_watchers;
+  CAF_CHECK_EQUAL(watchers, 0u);
+  // The watcher actor has ended; the bus dropped it.
+  size_t on_bus = 0;
+  auto rp = self->request(the_bus, caf::infinite, stats_atom::value);
+  run();
+  rp.receive([&](size_t n) { on_bus = n; }, [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+  CAF_CHECK_EQUAL(on_bus, 0u);
+}
+
+CAF_TEST(rate_limit_with_peer_bits_is_refused) {
+  auto& c = new_collector();
+  auto w = spawn_watcher(sys, watch_sink{[&](bus::notify&& n, bool) { c.got.push_back(n); }, false},
+                         c.flow);
+  bool refused = false;
+  auto rp = self->request(the_bus, caf::infinite, watch_atom::value,
+                          watch_request{w, bus::notify_rate_limit | bus::notify_peer_changes,
+                                        {}, c.flow});
+  run();
+  rp.receive([&](uint64_t) {}, [&](caf::error&) { refused = true; });
+  CAF_CHECK(refused);
+  anon_send_exit(w, caf::exit_reason::user_shutdown);
+  run();
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: Apache-2.0
+// The delta path's data structures without actors: interning, the shard
+// table and its conditional evictions, map planning, interest routing and
+// the state rule. Table tests in the style of Tailscale's delta tests.
+#define CAF_SUITE peer_table
+#include <caf/test/unit_test_impl.hpp>
+
+#include "runtime/bus_interest.hpp"
+#include "runtime/counters.hpp"
+#include "runtime/ipn_state.hpp"
+#include "runtime/map_plan.hpp"
+#include "runtime/node_normalize.hpp"
+#include "runtime/peer_intern.hpp"
+#include "runtime/peer_table.hpp"
+#include "tests/support/synthetic.hpp"
+
+using namespace tf;
+using tf::test::make_peer;
+using tf::test::make_peer_with;
+
+namespace {
+
+peer_ref interned(wire::node n) {
+  auto ok = normalize_node(n);
+  CAF_REQUIRE(ok.ok());
+  return intern_peer(n);
+}
+
+wire::node_id id_at(const peer_table::entry* e) {
+  return e ? e->rec->id() : 0;
+}
+
+} // namespace
+
+CAF_TEST(interning_shares_equal_content_and_frees_on_last_release) {
+  auto before = interned_peer_count();
+  auto n = make_peer(7);
+  {
+    auto a = interned(n);
+    auto b = interned(n);
+    CAF_CHECK(a.get() == b.get());
+    CAF_CHECK_EQUAL(a->use_count(), 2u);
+    CAF_CHECK_EQUAL(interned_peer_count(), before + 1);
+    auto changed = n;
+    changed.online = true;
+    auto c = interned(changed);
+    CAF_CHECK(c.get() != a.get());
+    CAF_CHECK_EQUAL(interned_peer_count(), before + 2);
+  }
+  CAF_CHECK_EQUAL(interned_peer_count(), before);
+}
+
+CAF_TEST(record_round_trips_every_field) {
+  auto n = make_peer(42);
+  n.endpoints = {*ip_endpoint::parse("192.0.2.1:41641"), *ip_endpoint::parse("[2001:db8::1]:41641")};
+  n.tags = {"tag:web", "tag:ci"};
+  n.online = false;
+  n.last_seen = 123;
+  n.addresses.push_back(*ip_prefix::parse("10.0.0.0/24"));
+  n.allowed_ips = {*ip_prefix::parse("100.100.0.42/32"), *ip_prefix::parse("192.168.0.0/16")};
+  n.name = "Peer-42.LargeTailnet.ts.net.";
+  auto r = interned(n);
+  auto w = r->to_wire();
+  CAF_CHECK_EQUAL(w.name, "peer-42.largetailnet.ts.net");
+  CAF_CHECK_EQUAL(r->short_name(), "peer-42");
+  CAF_CHECK_EQUAL(w.tags.size(), 2u);
+  CAF_CHECK_EQUAL(w.tags.front(), "tag:ci"); // sorted by normalize_node
+  CAF_CHECK(w.endpoints == n.endpoints);
+  CAF_CHECK(w.allowed_ips == n.allowed_ips);
+  CAF_CHECK_EQUAL(w.addresses.size(), 3u);
+  CAF_CHECK(r->same_content(w));
+  auto again = interned(w);
+  CAF_CHECK(again.get() == r.get());
+  CAF_CHECK(r->is_tagged() && r->tags()->contains("tag:web"));
+}
+
+CAF_TEST(normalize_rejects_bad_peers) {
+  auto before = counter_value("peer_rejected_invalid");
+  struct {
+    const char* name;
+    void (*mutate)(wire::node&);
+  } cases[] = {
+    {"id zero", [](wire::node& n) { n.id = 0; }},
+    {"name too long", [](wire::node& n) { n.name = std::string(300, 'a'); }},
+    {"too many endpoints",
+     [](wire::node& n) { n.endpoints.assign(65, *ip_endpoint::parse("1.2.3.4:5")); }},
+    {"invalid address", [](wire::node& n) { n.addresses.push_back(ip_prefix{}); }},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE("case " << c.name);
+    auto n = make_peer(9);
+    c.mutate(n);
+    CAF_CHECK_EQUAL(normalize_node(n).code(), errc::malformed_message);
+  }
+  CAF_CHECK_EQUAL(counter_value("peer_rejected_invalid"), before + 4);
+}
+
+// One delta step on a table: what to do and what must hold afterwards.
+struct step {
+  const char* name;
+  enum { upsert, remove, patch } op;
+  wire::node node;              // upsert
+  wire::node_id id = 0;         // remove / patch
+  wire::peer_change change;     // patch
+  const char* lookup_addr;      // address to look up after the step
+  wire::node_id want_owner;     // 0 = nobody
+};
+
+CAF_TEST(delta_steps_keep_indexes_right) {
+  auto reuse_v4 = *ip_addr::parse("100.100.0.5");
+  wire::peer_change online_patch;
+  online_patch.id = 5;
+  online_patch.online = true;
+  wire::peer_change unknown_patch;
+  unknown_patch.id = 999;
+  unknown_patch.online = true;
+  std::vector<step> steps = {
+    {"add 5", step::upsert, make_peer(5), 0, {}, "100.100.0.5", 5},
+    {"patch 5 online", step::patch, {}, 5, online_patch, "100.100.0.5", 5},
+    {"add 9 reusing 5's address before 5's removal", step::upsert,
+     make_peer_with(9, reuse_v4, "peer-9"), 0, {}, "100.100.0.5", 9},
+    {"remove 5 keeps 9's address entry", step::remove, {}, 5, {}, "100.100.0.5", 9},
+    {"patch unknown id is ignored", step::patch, {}, 999, unknown_patch, "100.100.0.5", 9},
+    {"remove 9", step::remove, {}, 9, {}, "100.100.0.5", 0},
+  };
+  peer_table t;
+  uint64_t gen = 0;
+  for (auto& s : steps) {
+    CAF_MESSAGE("case " << s.name);
+    ++gen;
+    switch (s.op) {
+      case step::upsert:
+        t.upsert(interned(s.node), gen);
+        break;
+      case step::remove:
+        CAF_CHECK(t.remove(s.id));
+        break;
+      case step::patch: {
+        auto r = t.patch(s.change, gen);
+        CAF_CHECK_EQUAL(static_cast<bool>(r), s.id != 999);
+        break;
+      }
+    }
+    CAF_CHECK_EQUAL(id_at(t.find_by_addr(*ip_addr::parse(s.lookup_addr))), s.want_owner);
+  }
+  CAF_CHECK_EQUAL(t.size(), 0u);
+  CAF_CHECK_EQUAL(t.evictions_skipped(), 1u);
+}
+
+CAF_TEST(patch_produces_new_record_and_reindexes_key) {
+  peer_table t;
+  auto n = make_peer(11);
+  t.upsert(interned(n), 1);
+  auto old_key = n.key;
+  wire::peer_change c;
+  c.id = 11;
+  key_bytes k{};
+  k[0] = 1;
+  c.key = node_public_key{k};
+  c.endpoints = std::vector<ip_endpoint>{*ip_endpoint::parse("198.51.100.1:41641")};
+  auto r = t.patch(c, 2);
+  CAF_REQUIRE(r);
+  CAF_CHECK(r->key() == *c.key);
+  CAF_CHECK_EQUAL(r->endpoints().size(), 1u);
+  CAF_CHECK_EQUAL(id_at(t.find_by_key(*c.key)), 11u);
+  CAF_CHECK(t.find_by_key(old_key) == nullptr);
+  CAF_CHECK_EQUAL(t.find(11)->gen, 2u);
+}
+
+CAF_TEST(name_lookup_by_fqdn_and_short_name_with_reuse) {
+  peer_table t;
+  t.upsert(interned(make_peer_with(20, *ip_addr::parse("100.64.0.20"), "build")), 1);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name("build")), 20u);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name("build.largetailnet.ts.net")), 20u);
+  // A new "build" arrives before the old one leaves.
+  t.upsert(interned(make_peer_with(21, *ip_addr::parse("100.64.0.21"), "build")), 2);
+  t.remove(20);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name("build")), 21u);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name("build.largetailnet.ts.net")), 21u);
+  CAF_CHECK_EQUAL(id_at(t.find_by_addr(*ip_addr::parse("100.64.0.20"))), 0u);
+}
+
+CAF_TEST(full_load_replaces_everything) {
+  peer_table t;
+  t.upsert(interned(make_peer(1)), 1);
+  std::vector<peer_ref> peers;
+  for (wire::node_id id = 100; id < 110; ++id)
+    peers.push_back(interned(make_peer(id)));
+  t.load(std::move(peers), 2);
+  CAF_CHECK_EQUAL(t.size(), 10u);
+  CAF_CHECK(t.find(1) == nullptr);
+  CAF_CHECK_EQUAL(id_at(t.find_by_addr(tf::test::synthetic_v6(105))), 105u);
+}
+
+CAF_TEST(plan_delta_splits_by_shard) {
+  wire::map_response r;
+  r.peers_changed = {make_peer(1), make_peer(2), make_peer(3)};
+  r.peers_removed = {4, 5};
+  r.online_change = {{1, true}};
+  r.peer_seen_change = {{2, true}, {3, false}};
+  auto bad = make_peer(6);
+  bad.id = 0;
+  r.peers_changed.push_back(bad);
+  auto plan = plan_delta(r, 4, 777);
+  CAF_CHECK_EQUAL(plan.shards.size(), 4u);
+  CAF_CHECK_EQUAL(plan.rejected, 1u);
+  size_t ops = 0;
+  for (size_t s = 0; s < plan.shards.size(); ++s) {
+    auto& b = plan.shards[s];
+    ops += b.num_ops();
+    for (auto& u : b.upserts)
+      CAF_CHECK_EQUAL(shard_of(u->id(), 4), s);
+    for (auto id : b.removes)
+      CAF_CHECK_EQUAL(shard_of(id, 4), s);
+    for (auto& p : b.patches) {
+      CAF_CHECK_EQUAL(shard_of(p.id, 4), s);
+      if (p.id == 2)
+        CAF_CHECK_EQUAL(p.last_seen.value_or(-1), 777);
+      if (p.id == 3)
+        CAF_CHECK_EQUAL(p.last_seen.value_or(-1), 0);
+    }
+  }
+  CAF_CHECK_EQUAL(ops, 3u + 2u + 3u);
+}
+
+CAF_TEST(interest_routes_only_to_matching_watchers) {
+  bus::interest_table it;
+  it.add(1, {});                           // everything
+  it.add(2, {{"peer-5"}, {}});             // one peer by short name
+  it.add(3, {{}, {"tag:ci"}});             // by tag
+  it.add(4, {{"PEER-5.largetailnet.ts.net"}, {"tag:ci"}});
+  auto p5 = interned(make_peer(5));
+  auto ci = make_peer(6);
+  ci.tags = {"tag:ci"};
+  auto p6 = interned(ci);
+  auto p7 = interned(make_peer(7));
+  std::vector<bus::watcher_id> out;
+  it.matches(*p5, out);
+  CAF_CHECK(out == (std::vector<bus::watcher_id>{1, 2, 4}));
+  out.clear();
+  it.matches(*p6, out);
+  CAF_CHECK(out == (std::vector<bus::watcher_id>{1, 3, 4}));
+  out.clear();
+  it.matches(*p7, out);
+  CAF_CHECK(out == (std::vector<bus::watcher_id>{1}));
+  it.remove(1);
+  out.clear();
+  it.matches(*p7, out);
+  CAF_CHECK(out.empty());
+  CAF_CHECK(!bus::validate_mask(bus::notify_rate_limit | bus::notify_peer_changes).ok());
+  CAF_CHECK(bus::validate_mask(bus::notify_rate_limit | bus::notify_initial_state).ok());
+}
+
+CAF_TEST(state_rule_table) {
+  struct {
+    const char* name;
+    state_inputs in;
+    ipn_state want;
+  } cases[] = {
+    {"store broken", {.store_healthy = false}, ipn_state::no_state},
+    {"fresh node loading", {}, ipn_state::no_state},
+    {"login pending", {.login_pending = true}, ipn_state::needs_login},
+    {"registered, no netmap", {.has_node_key = true}, ipn_state::starting},
+    {"netmap", {.has_node_key = true, .have_netmap = true}, ipn_state::running},
+    {"stopped", {.want_running = false, .has_node_key = true}, ipn_state::stopped},
+    {"key expired", {.has_node_key = true, .have_netmap = true, .self_key_expired = true},
+     ipn_state::needs_login},
+    {"machine not authorized",
+     {.has_node_key = true, .have_netmap = true, .machine_authorized = false},
+     ipn_state::needs_machine_auth},
+    {"logged out", {.logged_out = true, .has_node_key = true}, ipn_state::needs_login},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE("case " << c.name);
+    CAF_CHECK_EQUAL(to_string(next_state(c.in)), to_string(c.want));
+  }
+  CAF_CHECK(ipn_state_from_string("Running") == ipn_state::running);
+  CAF_CHECK(!ipn_state_from_string("Bogus"));
+}
