@@ -17,6 +17,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
+#include "actors/paced_writer.hpp"
 #include "runtime/control_conn.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/map_plan.hpp"
@@ -45,6 +46,8 @@ struct session_state {
   std::vector<caf::response_promise> logout_waiters;
   control_conn::received rx;
   std::vector<uint8_t> tx;
+  paced_writer writer;
+  std::vector<shard_delta> outgoing;  // per shard: deltas of the current read
 };
 
 using state_ptr = std::shared_ptr<session_state>;
@@ -56,8 +59,7 @@ void tell_node(caf::io::broker* self, session_state& st, control_event ev) {
 void write_out(caf::io::broker* self, session_state& st) {
   if (st.tx.empty() || !st.connected)
     return;
-  self->write(st.hdl, st.tx.size(), st.tx.data());
-  self->flush(st.hdl);
+  st.writer.write(self, st.hdl, st.tx);
   st.tx.clear();
 }
 
@@ -123,6 +125,7 @@ void connect(caf::io::broker* self, session_state& st) {
   }
   st.hdl = self->add_scribe(*fd);
   st.connected = true;
+  st.writer = paced_writer{};
   self->configure_read(st.hdl, caf::io::receive_policy::at_most(64 * 1024));
   st.conn.emplace(control_conn::client(st.cfg.machine_key, st.cfg.server_key));
   auto hello = st.conn->start();
@@ -134,29 +137,61 @@ void connect(caf::io::broker* self, session_state& st) {
   write_out(self, st);
 }
 
-// profiles_for collects, once each, the profiles of `peers`' users.
-std::vector<profile_ptr> profiles_for(const session_state& st, const std::vector<peer_ref>& peers) {
-  std::vector<profile_ptr> out;
-  absl::flat_hash_set<wire::user_id> seen;
-  for (auto& p : peers)
-    if (seen.insert(p->user()).second)
-      if (auto i = st.profiles.find(p->user()); i != st.profiles.end())
-        out.push_back(i->second);
-  return out;
+// add_profiles_for appends, once each, the profiles of `peers`' users.
+void add_profiles_for(const session_state& st, const std::vector<peer_ref>& peers,
+                      std::vector<profile_ptr>& out) {
+  if (peers.size() > 8) { // a full map: many users, dedupe with a set
+    absl::flat_hash_set<wire::user_id> seen;
+    for (auto& p : peers)
+      if (seen.insert(p->user()).second)
+        if (auto i = st.profiles.find(p->user()); i != st.profiles.end())
+          out.push_back(i->second);
+    return;
+  }
+  auto first = out.size();
+  for (auto& p : peers) {
+    auto i = st.profiles.find(p->user());
+    if (i == st.profiles.end())
+      continue;
+    // Few users per batch (usually one): a linear check beats a set.
+    bool have = false;
+    for (size_t k = first; k < out.size() && !have; ++k)
+      have = out[k] == i->second;
+    if (!have)
+      out.push_back(i->second);
+  }
 }
 
+// apply_full sends a full netmap to the shards in parts, so they load one
+// part while the session plans the next.
 void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r) {
   TF_COUNTER("map_response_full_rebuild").add();
+  constexpr size_t part_len = 16384;
   auto n = st.cfg.shards.size();
-  auto plan = plan_full(r, n);
   auto gen = ++st.gen;
+  std::span<wire::node> peers{*r.peers};
+  std::vector<size_t> parts(n, 0);
   size_t num_peers = 0;
-  for (size_t i = 0; i < n; ++i) {
-    num_peers += plan.shards[i].size();
-    auto profiles = profiles_for(st, plan.shards[i]);
-    self->send(st.cfg.shards[i], load_atom::value,
-               shard_load{r.seq, gen, std::move(plan.shards[i]), std::move(profiles)});
+  auto send_part = [&](size_t i, std::vector<peer_ref> part, bool last) {
+    shard_load l;
+    l.seq = r.seq;
+    l.gen = gen;
+    l.part = parts[i]++;
+    l.last = last;
+    l.expected = peers.size() / n + 1;
+    add_profiles_for(st, part, l.profiles);
+    l.peers = std::move(part);
+    self->send(st.cfg.shards[i], load_atom::value, std::move(l));
+  };
+  for (size_t begin = 0; begin < peers.size(); begin += part_len) {
+    auto plan = plan_full(peers.subspan(begin, std::min(part_len, peers.size() - begin)), n);
+    for (size_t i = 0; i < n; ++i) {
+      num_peers += plan.shards[i].size();
+      send_part(i, std::move(plan.shards[i]), false);
+    }
   }
+  for (size_t i = 0; i < n; ++i)
+    send_part(i, {}, true);
   control_event ev;
   ev.what = control_event::kind::netmap;
   if (r.self)
@@ -168,28 +203,38 @@ void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r)
   st.backoff = milliseconds{0};
 }
 
-void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r) {
+// flush_shards sends each shard its share of the deltas of one read.
+void flush_shards(caf::io::broker* self, session_state& st) {
+  for (size_t i = 0; i < st.outgoing.size(); ++i) {
+    auto& d = st.outgoing[i];
+    if (!d.batches.empty())
+      self->send(st.cfg.shards[i], apply_atom::value, std::move(d));
+    else if (!d.profiles.empty())
+      self->send(st.cfg.shards[i], profiles_atom::value, std::move(d.profiles));
+    d = shard_delta{};
+  }
+}
+
+void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r,
+                 const std::vector<profile_ptr>& changed) {
   TF_COUNTER("map_response_handled_incrementally").add();
   auto n = st.cfg.shards.size();
-  std::vector<profile_ptr> changed;
-  for (auto& p : r.user_profiles)
-    changed.push_back(std::make_shared<const wire::user_profile>(std::move(p)));
+  st.outgoing.resize(n);
   auto plan = plan_delta(r, n, duration_cast<seconds>(system_clock::now().time_since_epoch()).count());
   auto gen = ++st.gen;
   for (size_t i = 0; i < n; ++i) {
+    auto& out = st.outgoing[i];
+    out.seq = r.seq;
+    // New or changed profiles go to every shard; the users of upserted
+    // peers come from the never-pruned table (a full map carried only the
+    // profiles it needed, and a re-added peer's profile is not resent).
+    out.profiles.insert(out.profiles.end(), changed.begin(), changed.end());
     auto& batch = plan.shards[i];
-    if (batch.empty()) {
-      if (!changed.empty())
-        self->send(st.cfg.shards[i], profiles_atom::value, changed);
+    if (batch.empty())
       continue;
-    }
-    // New or changed profiles, plus those of upserted peers from the
-    // never-pruned table (a full map only carried the users it needed).
-    auto profiles = changed;
-    for (auto& p : profiles_for(st, batch.upserts))
-      profiles.push_back(p);
-    self->send(st.cfg.shards[i], apply_atom::value,
-               shard_delta{r.seq, gen, std::move(batch), std::move(profiles)});
+    add_profiles_for(st, batch.upserts, out.profiles);
+    batch.gen = gen;
+    out.batches.push_back(std::move(batch));
   }
   if (r.self || r.dns || !r.domain.empty()) {
     control_event ev;
@@ -205,12 +250,18 @@ void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r
 void on_map_response(caf::io::broker* self, session_state& st, wire::map_response& r) {
   if (r.keep_alive)
     return;
-  for (auto& p : r.user_profiles)
-    st.profiles[p.id] = std::make_shared<const wire::user_profile>(p);
-  if (r.is_full())
+  std::vector<profile_ptr> changed;
+  for (auto& p : r.user_profiles) {
+    auto ptr = std::make_shared<const wire::user_profile>(std::move(p));
+    st.profiles[ptr->id] = ptr;
+    changed.push_back(std::move(ptr));
+  }
+  if (r.is_full()) {
+    flush_shards(self, st); // earlier deltas of this read go first
     apply_full(self, st, r);
-  else
-    apply_delta(self, st, r);
+  } else {
+    apply_delta(self, st, r, changed);
+  }
 }
 
 void on_register_response(caf::io::broker* self, session_state& st,
@@ -259,7 +310,7 @@ void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>&
   }
   for (auto& m : st.rx.messages) {
     if (!st.conn)
-      return; // a previous message ended the connection
+      break; // a previous message ended the connection
     if (auto* r = std::get_if<wire::register_response>(&m))
       on_register_response(self, st, *r);
     else if (auto* mr = std::get_if<wire::map_response>(&m))
@@ -270,6 +321,8 @@ void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>&
     else
       TF_COUNTER("control_session_unexpected_message").add();
   }
+  flush_shards(self, st);
+  st.rx.clear(); // a full map's decoded peers are garbage once planned
 }
 
 caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
@@ -277,6 +330,7 @@ caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
   return {
     [=](connect_atom) { connect(self, *st); },
     [=](const caf::io::new_data_msg& msg) { on_bytes(self, *st, msg.buf); },
+    [=](const caf::io::data_transferred_msg& msg) { st->writer.on_transferred(self, msg); },
     [=](const caf::io::connection_closed_msg&) {
       if (!st->connected)
         return;

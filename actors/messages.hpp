@@ -26,19 +26,25 @@ using node_ptr = std::shared_ptr<const wire::node>;
 
 // -- control session -> shards --------------------------------------------
 
-/// shard_load replaces a shard's peers (its share of a full netmap).
+/// shard_load is one part of a shard's share of a full netmap. The parts
+/// arrive in order; the last one ends the load and drops every peer the
+/// map did not have. Sending parts lets shards load while the session
+/// still plans the rest of a large map.
 struct shard_load {
   uint64_t seq = 0;
   uint64_t gen = 0;
+  size_t part = 0;                    // 0 = first part: size the tables
+  bool last = false;
+  size_t expected = 0;                // peers this shard will get in all
   std::vector<peer_ref> peers;
   std::vector<profile_ptr> profiles;  // the users of these peers
 };
 
-/// shard_delta is one shard's share of one delta map response.
+/// shard_delta is one shard's share of the delta map responses that
+/// arrived in one read, in order (one batch per response).
 struct shard_delta {
-  uint64_t seq = 0;
-  uint64_t gen = 0;
-  shard_batch batch;
+  uint64_t seq = 0;                   // of the last response
+  std::vector<shard_batch> batches;
   std::vector<profile_ptr> profiles;  // new or changed, and the upserts' users
 };
 
@@ -70,6 +76,7 @@ struct peer_hit {
 struct shard_stats {
   size_t num_peers = 0;
   size_t index_bytes = 0;
+  size_t record_bytes = 0;
   uint64_t full_loads = 0;
   uint64_t deltas_applied = 0;
   uint64_t upserts = 0;
@@ -148,3 +155,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<tf::actors::profile_ptr>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::ip_addr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::wire::node)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::wire::map_response)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<tf::wire::map_response>)

@@ -96,12 +96,16 @@ void resolve_control_async(node_pointer self, milliseconds delay = milliseconds{
   auto url = st.cfg.control_url;
   auto pinned = st.cfg.control_key;
   auto timeout = st.cfg.control_timeout;
-  self->system().spawn<caf::detached>([me, url, pinned, timeout,
-                                       delay](caf::event_based_actor* fetcher) {
-    std::this_thread::sleep_for(delay);
-    fetcher->send(me, key_atom::value, resolved_control{resolve_control(url, pinned, timeout)});
-    fetcher->quit();
-  });
+  // `delay` is a spawn argument, not a capture: CAF 0.17 dereferences a null
+  // argument tuple when a function actor has no arguments, which the
+  // sanitizer build (TF_SANITIZE: -fno-sanitize-recover=undefined) aborts on.
+  self->system().spawn<caf::detached>(
+    [me, url, pinned, timeout](caf::event_based_actor* fetcher, milliseconds delay) {
+      std::this_thread::sleep_for(delay);
+      fetcher->send(me, key_atom::value, resolved_control{resolve_control(url, pinned, timeout)});
+      fetcher->quit();
+    },
+    delay);
 }
 
 wire::register_request make_registration(const node_actor_state& st, bool with_auth_key) {

@@ -120,10 +120,9 @@ void wake_awaiters(shard_pointer self, wire::node_id id) {
   st.awaiting.erase(i);
 }
 
-void apply_delta(shard_pointer self, shard_delta& d) {
+void apply_batch(shard_pointer self, shard_batch& batch) {
   auto& st = self->state;
-  st.store_profiles(d.profiles);
-  for (auto id : d.batch.removes) {
+  for (auto id : batch.removes) {
     auto gone = st.table.remove(id);
     if (!gone) {
       ++st.stats.unknown_ids;
@@ -133,8 +132,8 @@ void apply_delta(shard_pointer self, shard_delta& d) {
     ++st.stats.removes;
     st.route(*gone, [&](bus::notify& n, bus::watch_mask) { n.peers_removed.push_back(id); });
   }
-  for (auto& rec : d.batch.upserts) {
-    st.table.upsert(rec, d.gen);
+  for (auto& rec : batch.upserts) {
+    st.table.upsert(rec, batch.gen);
     ++st.stats.upserts;
     st.route(*rec, [&](bus::notify& n, bus::watch_mask) {
       n.peers_changed.push_back(rec);
@@ -142,8 +141,8 @@ void apply_delta(shard_pointer self, shard_delta& d) {
     });
     wake_awaiters(self, rec->id());
   }
-  for (auto& change : d.batch.patches) {
-    auto rec = st.table.patch(change, d.gen);
+  for (auto& change : batch.patches) {
+    auto rec = st.table.patch(change, batch.gen);
     if (!rec) {
       ++st.stats.unknown_ids;
       TF_COUNTER("peer_patch_unknown_id").add();
@@ -159,32 +158,41 @@ void apply_delta(shard_pointer self, shard_delta& d) {
     });
   }
   ++st.stats.deltas_applied;
-  send_outbox(self);
+  send_outbox(self); // one notify per map response and watcher
 }
 
-// route_full_load_diff tells interested watchers how a full netmap differs
-// from what the shard held (a reconnect may have missed removals). O(peers),
-// like the full load itself; skipped when nobody watches peers.
-void route_full_load_diff(shard_pointer self, const std::vector<peer_ref>& next) {
+void apply_delta(shard_pointer self, shard_delta& d) {
+  self->state.store_profiles(d.profiles);
+  for (auto& batch : d.batches)
+    apply_batch(self, batch);
+}
+
+// load_part applies one part of a full netmap. Interested watchers hear
+// how the map differs from what the shard held (a reconnect may have missed
+// removals); the last part drops the peers the map no longer has.
+void load_part(shard_pointer self, shard_load& l) {
   auto& st = self->state;
-  absl::flat_hash_set<wire::node_id> ids;
-  ids.reserve(next.size());
-  for (auto& rec : next) {
-    ids.insert(rec->id());
-    auto old = st.table.find(rec->id());
-    if (old && old->rec == rec)
-      continue;
-    st.route(*rec, [&](bus::notify& n, bus::watch_mask) {
-      n.peers_changed.push_back(rec);
-      st.add_profile_once(n, *rec);
-    });
-  }
-  st.table.for_each([&](const peer_table::entry& e) {
-    if (!ids.contains(e.rec->id()))
-      st.route(*e.rec, [&](bus::notify& n, bus::watch_mask) {
-        n.peers_removed.push_back(e.rec->id());
+  st.store_profiles(l.profiles);
+  if (l.part == 0)
+    st.table.begin_load(l.expected);
+  for (auto& rec : l.peers) {
+    auto what = st.table.upsert(rec, l.gen);
+    if (what != peer_table::upsert_result::unchanged)
+      st.route(*rec, [&](bus::notify& n, bus::watch_mask) {
+        n.peers_changed.push_back(rec);
+        st.add_profile_once(n, *rec);
       });
-  });
+    wake_awaiters(self, rec->id());
+  }
+  if (l.last) {
+    st.table.remove_older_than(l.gen, [&](const peer_record& gone) {
+      st.route(gone, [&](bus::notify& n, bus::watch_mask) {
+        n.peers_removed.push_back(gone.id());
+      });
+    });
+    ++st.stats.full_loads;
+  }
+  send_outbox(self);
 }
 
 void register_watcher(shard_pointer self, watcher_registration& reg) {
@@ -225,21 +233,7 @@ peer_hit lookup(const peer_shard_state& st, const peer_query& q) {
 peer_shard_actor::behavior_type peer_shard_impl(shard_pointer self, size_t index) {
   self->state.index = index;
   return {
-    [=](load_atom, shard_load& l) {
-      auto& st = self->state;
-      st.store_profiles(l.profiles);
-      if (!st.interest.empty())
-        route_full_load_diff(self, l.peers);
-      st.table.load(std::move(l.peers), l.gen);
-      ++st.stats.full_loads;
-      send_outbox(self);
-      // Awaiters of peers that arrived in a full map are answered too.
-      for (auto i = st.awaiting.begin(); i != st.awaiting.end();) {
-        auto cur = i++;
-        if (st.table.find(cur->first))
-          wake_awaiters(self, cur->first);
-      }
-    },
+    [=](load_atom, shard_load& l) { load_part(self, l); },
     [=](apply_atom, shard_delta& d) { apply_delta(self, d); },
     [=](profiles_atom, std::vector<profile_ptr>& ps) { self->state.store_profiles(ps); },
     [=](lookup_atom, const peer_query& q) { return lookup(self->state, q); },
@@ -265,6 +259,7 @@ peer_shard_actor::behavior_type peer_shard_impl(shard_pointer self, size_t index
       auto s = st.stats;
       s.num_peers = st.table.size();
       s.index_bytes = st.table.index_bytes();
+      s.record_bytes = st.table.record_bytes();
       s.evictions_skipped = st.table.evictions_skipped();
       s.num_watchers = st.watchers.size();
       s.num_profiles = st.profiles.size();

@@ -9,8 +9,10 @@
 
 namespace tf {
 
-/// configure_actor_system prepares `cfg` for tailfleet. Settings already
-/// given on the command line (cfg.parse) win over these defaults.
+/// configure_actor_system prepares `cfg` for tailfleet: the middleman, the
+/// error category, one worker per core, and idle workers that sleep on
+/// their condition variable instead of polling (see the .cpp). Settings
+/// already given on the command line (cfg.parse) win over these defaults.
 void configure_actor_system(caf::actor_system_config& cfg);
 
 } // namespace tf

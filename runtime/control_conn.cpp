@@ -7,6 +7,21 @@
 
 namespace tf {
 
+namespace {
+
+// release_if_large frees a buffer's capacity after a big message (a full
+// netmap is tens of MB): buffers stay sized for deltas, not for the
+// largest message ever seen.
+void release_if_large(std::vector<uint8_t>& buf) {
+  constexpr size_t keep = 1u << 20;
+  if (buf.capacity() > keep)
+    std::vector<uint8_t>{}.swap(buf);
+  else
+    buf.clear();
+}
+
+} // namespace
+
 control_conn::control_conn(control_channel ch, bool is_client, size_t max_frame_len)
   : channel_(std::move(ch)), is_client_(is_client), frames_(max_frame_len) {
 }
@@ -64,8 +79,26 @@ result<void> control_conn::on_handshake_record(received& out) {
 result<void> control_conn::drain_frames(received& out) {
   if (app_.empty())
     return {};
-  frames_.feed(app_);
-  app_.clear();
+  std::span<const uint8_t> rest{app_};
+  // Fast path: decode whole frames straight from the decrypted bytes. Only
+  // when the frame decoder holds nothing, so frames stay in order; a bad
+  // header is left to the decoder, which rejects and counts it.
+  if (frames_.buffered() == 0) {
+    while (rest.size() >= frame_header_len) {
+      uint32_t len = uint32_t{rest[0]} << 24 | uint32_t{rest[1]} << 16
+                     | uint32_t{rest[2]} << 8 | uint32_t{rest[3]};
+      if (len == 0 || len > frames_.max_frame_len() || rest.size() < frame_header_len + len)
+        break;
+      auto msg = wire::decode(rest.subspan(frame_header_len, len));
+      if (!msg)
+        return msg.error();
+      out.messages.push_back(std::move(*msg));
+      rest = rest.subspan(frame_header_len + len);
+    }
+  }
+  if (!rest.empty())
+    frames_.feed(rest);
+  release_if_large(app_);
   for (;;) {
     auto got = frames_.next(scratch_);
     if (!got)
@@ -73,6 +106,7 @@ result<void> control_conn::drain_frames(received& out) {
     if (!*got)
       return {};
     auto msg = wire::decode(scratch_);
+    release_if_large(scratch_);
     if (!msg)
       return msg.error();
     out.messages.push_back(std::move(*msg));
@@ -91,14 +125,31 @@ result<void> control_conn::feed(std::span<const uint8_t> bytes, received& out) {
 result<void> control_conn::send(const wire::message& m, std::vector<uint8_t>& out) {
   encode_buf_.clear();
   wire::encode_to(m, encode_buf_);
-  return send_encoded(encode_buf_, out);
+  auto r = send_encoded(encode_buf_, out);
+  release_if_large(encode_buf_);
+  return r;
+}
+
+void control_conn::queue(const wire::message& m) {
+  encode_buf_.clear();
+  wire::encode_to(m, encode_buf_);
+  append_frame(queued_, encode_buf_);
+  release_if_large(encode_buf_);
+}
+
+result<void> control_conn::seal_queued(std::vector<uint8_t>& out) {
+  auto r = channel_.seal(queued_, out);
+  release_if_large(queued_);
+  return r;
 }
 
 result<void> control_conn::send_encoded(std::span<const uint8_t> encoded,
                                         std::vector<uint8_t>& out) {
   frame_buf_.clear();
   append_frame(frame_buf_, encoded);
-  return channel_.seal(frame_buf_, out);
+  auto r = channel_.seal(frame_buf_, out);
+  release_if_large(frame_buf_);
+  return r;
 }
 
 } // namespace tf

@@ -30,7 +30,11 @@ void append_frame(std::vector<uint8_t>& out, std::span<const uint8_t> payload) {
   uint8_t header[frame_header_len] = {
     static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),
     static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
-  out.reserve(out.size() + frame_header_len + payload.size());
+  // Grow geometrically: an exact reserve per frame made appending many
+  // frames to one buffer quadratic.
+  auto need = out.size() + frame_header_len + payload.size();
+  if (out.capacity() < need)
+    out.reserve(std::max(need, 2 * out.capacity()));
   out.insert(out.end(), header, header + frame_header_len);
   out.insert(out.end(), payload.begin(), payload.end());
 }

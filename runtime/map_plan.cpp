@@ -45,14 +45,12 @@ delta_plan plan_delta(wire::map_response& r, size_t num_shards, int64_t now_unix
   return plan;
 }
 
-full_plan plan_full(wire::map_response& r, size_t num_shards) {
+full_plan plan_full(std::span<wire::node> peers, size_t num_shards) {
   full_plan plan;
   plan.shards.resize(num_shards);
-  if (!r.peers)
-    return plan;
   for (auto& s : plan.shards)
-    s.reserve(r.peers->size() / num_shards + 16);
-  for (auto& n : *r.peers) {
+    s.reserve(peers.size() / num_shards + 16);
+  for (auto& n : peers) {
     if (!normalize_node(n).ok()) {
       ++plan.rejected;
       continue;

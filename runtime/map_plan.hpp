@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "runtime/peer_record.hpp"
@@ -19,6 +20,7 @@ size_t shard_of(wire::node_id id, size_t num_shards) noexcept;
 /// shard_batch is the work one shard does for one delta: removals first,
 /// then upserts, then patches (online/seen changes become patches).
 struct shard_batch {
+  uint64_t gen = 0;  // stamped by the node: mutation order (see peer_table)
   std::vector<wire::node_id> removes;
   std::vector<peer_ref> upserts;
   std::vector<wire::peer_change> patches;
@@ -47,7 +49,7 @@ struct full_plan {
   size_t rejected = 0;
 };
 
-/// plan_full splits r.peers (which must be present) over the shards.
-full_plan plan_full(wire::map_response& r, size_t num_shards);
+/// plan_full splits part of a full map's peer list over the shards.
+full_plan plan_full(std::span<wire::node> peers, size_t num_shards);
 
 } // namespace tf

@@ -54,7 +54,11 @@ result<void> normalize_node(wire::node& n) {
   for (auto& p : n.addresses)
     if (!p.addr.valid() || p.bits > p.addr.bit_len())
       return reject(n, "invalid address " + p.to_string());
-  n.name = lowercase_name(n.name);
+  bool canonical = n.name.empty() || n.name.back() != '.';
+  for (char c : n.name)
+    canonical &= !(c >= 'A' && c <= 'Z');
+  if (!canonical)
+    n.name = lowercase_name(n.name);
   // Keep allowed_ips meaning "same as addresses" across the reorder.
   bool allowed_same = n.allowed_ips == n.addresses;
   std::stable_sort(n.addresses.begin(), n.addresses.end(),

@@ -9,11 +9,14 @@ namespace tf {
 namespace {
 
 // put stores `r` under its key in `index`, replacing whichever record held
-// that key before (the newest mutation owns a key).
+// that key before (the newest mutation owns a key). One probe when the key
+// is new, the common case.
 template <class Index, class Key>
 void put(Index& index, const peer_record* r, const Key& key) {
-  if (auto i = index.find(key); i != index.end())
-    index.erase(i);
+  auto [i, inserted] = index.insert(r);
+  if (inserted)
+    return;
+  index.erase(i);
   index.insert(r);
 }
 
@@ -96,8 +99,10 @@ peer_table::upsert_result peer_table::upsert(peer_ref rec, uint64_t gen) {
       return upsert_result::unchanged;
     }
     unindex(e.rec.get());
+    record_bytes_ -= e.rec->allocated_len();
   }
   index(rec.get());
+  record_bytes_ += rec->allocated_len();
   e.rec = std::move(rec);
   e.gen = gen;
   return added ? upsert_result::added : upsert_result::replaced;
@@ -110,6 +115,7 @@ peer_ref peer_table::remove(wire::node_id id) {
   auto rec = std::move(i->second.rec);
   by_id_.erase(i);
   unindex(rec.get());
+  record_bytes_ -= rec->allocated_len();
   return rec;
 }
 
@@ -122,16 +128,20 @@ peer_ref peer_table::patch(const wire::peer_change& change, uint64_t gen) {
   return next;
 }
 
+void peer_table::begin_load(size_t expected) {
+  by_id_.reserve(expected);
+  by_v4_.reserve(expected);
+  by_v6_.reserve(expected);
+  by_key_.reserve(expected);
+  by_fqdn_.reserve(expected);
+  by_short_.reserve(expected);
+}
+
 void peer_table::load(std::vector<peer_ref> peers, uint64_t gen) {
-  clear();
-  by_id_.reserve(peers.size());
-  by_v4_.reserve(peers.size());
-  by_v6_.reserve(peers.size());
-  by_key_.reserve(peers.size());
-  by_fqdn_.reserve(peers.size());
-  by_short_.reserve(peers.size());
+  begin_load(peers.size());
   for (auto& p : peers)
     upsert(std::move(p), gen);
+  remove_older_than(gen, [](const peer_record&) {});
 }
 
 void peer_table::clear() {
@@ -142,6 +152,7 @@ void peer_table::clear() {
   by_short_.clear();
   by_extra_addr_.clear();
   by_id_.clear();
+  record_bytes_ = 0;
 }
 
 const peer_table::entry* peer_table::find(wire::node_id id) const {

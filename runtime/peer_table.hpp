@@ -39,7 +39,11 @@ struct record_key_hash {
 template <class Proj>
 struct record_key_eq {
   using is_transparent = void;
-  bool operator()(const peer_record* a, const peer_record* b) const { return a == b; }
+  // Two records are the same element when they have the same key: an index
+  // holds one record per key.
+  bool operator()(const peer_record* a, const peer_record* b) const {
+    return Proj::key(*a) == Proj::key(*b);
+  }
   template <class K>
   bool operator()(const peer_record* a, const K& b) const {
     return Proj::key(*a) == Proj::as_key(b);
@@ -107,7 +111,23 @@ public:
   /// null if the id is unknown (the caller counts it and moves on).
   peer_ref patch(const wire::peer_change& change, uint64_t gen);
 
-  /// load replaces every peer (the full-netmap path, O(peers)).
+  /// A full netmap replaces every peer, in parts (the full path, O(peers)):
+  /// begin_load sizes the tables, upsert() each peer with the map's
+  /// generation, then remove_older_than(gen) drops the peers the map no
+  /// longer has, calling `gone(record)` for each.
+  void begin_load(size_t expected);
+  template <class F>
+  void remove_older_than(uint64_t gen, F&& gone) {
+    std::vector<wire::node_id> stale;
+    for (auto& [id, e] : by_id_)
+      if (e.gen < gen)
+        stale.push_back(id);
+    for (auto id : stale)
+      if (auto rec = remove(id))
+        gone(*rec);
+  }
+
+  /// load replaces every peer at once (begin_load, upserts, removal).
   void load(std::vector<peer_ref> peers, uint64_t gen);
 
   /// clear drops every peer.
@@ -131,6 +151,10 @@ public:
   /// index_bytes estimates the memory of the tables (not the records).
   size_t index_bytes() const;
 
+  /// record_bytes is the size of the records this table holds (shared
+  /// records count in every table that holds them).
+  size_t record_bytes() const noexcept { return record_bytes_; }
+
   /// evictions_skipped counts removals that left an index entry alone
   /// because it already pointed at a newer peer.
   uint64_t evictions_skipped() const noexcept { return evictions_skipped_; }
@@ -148,6 +172,7 @@ private:
   detail::record_index<detail::by_short> by_short_;
   absl::flat_hash_map<ip_addr, const peer_record*> by_extra_addr_;
   uint64_t evictions_skipped_ = 0;
+  size_t record_bytes_ = 0;
 };
 
 /// apply_change returns `n` with `change` applied (a patch's new content).

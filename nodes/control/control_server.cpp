@@ -11,6 +11,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include "actors/atoms.hpp"
+#include "actors/paced_writer.hpp"
 #include "nodes/control/admin_api.hpp"
 #include "runtime/control_conn.hpp"
 #include "runtime/counters.hpp"
@@ -33,6 +34,7 @@ int64_t now_ms() {
 
 struct session {
   control_conn conn;
+  actors::paced_writer writer;
   wire::node_id node = 0;  // set once a registration on this connection succeeded
   bool streaming = false;
   bool alt = false;        // stream taken over by the alt_map_stream hook
@@ -59,10 +61,13 @@ connection_handle hdl_of(int64_t id) {
 void write_tx(caf::io::broker* self, server_state& st, int64_t cid) {
   if (st.tx.empty())
     return;
-  auto hdl = hdl_of(cid);
-  self->write(hdl, st.tx.size(), st.tx.data());
-  self->flush(hdl);
-  st.tx.clear();
+  if (auto i = st.sessions.find(cid); i != st.sessions.end())
+    i->second.writer.write(self, hdl_of(cid), st.tx);
+  // Keep the scratch buffer sized for deltas, not for the last full map.
+  if (st.tx.capacity() > (1u << 20))
+    std::vector<uint8_t>{}.swap(st.tx);
+  else
+    st.tx.clear();
 }
 
 void send_to(caf::io::broker* self, server_state& st, int64_t cid, session& s,
@@ -256,13 +261,17 @@ caf::behavior server_impl(caf::io::broker* self, state_ptr st, int listen_fd) {
   return {
     [=](const caf::io::new_connection_msg& msg) {
       auto cid = msg.handle.id();
-      st->sessions.emplace(cid, session{control_conn::server(st->net->server_key()), 0, false,
-                                        false});
+      st->sessions.emplace(cid, session{control_conn::server(st->net->server_key()), {}, 0,
+                                        false, false});
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(64 * 1024));
     },
     [=](const caf::io::new_data_msg& msg) { on_data(self, *st, msg.handle.id(), msg.buf); },
     [=](const caf::io::connection_closed_msg& msg) {
       close_session(self, *st, msg.handle.id());
+    },
+    [=](const caf::io::data_transferred_msg& msg) {
+      if (auto i = st->sessions.find(msg.handle.id()); i != st->sessions.end())
+        i->second.writer.on_transferred(self, msg);
     },
     [=](const caf::io::acceptor_closed_msg&) {
       st->cfg.log->error("control: listening socket closed");
@@ -275,6 +284,19 @@ caf::behavior server_impl(caf::io::broker* self, state_ptr st, int listen_fd) {
         return;
       if (auto i = st->sessions.find(j->second); i != st->sessions.end())
         send_to(self, *st, j->second, i->second, r);
+    },
+    [=](alt_atom, wire::node_id node, std::vector<wire::map_response>& batch) {
+      // Back-to-back messages: one write for all of them.
+      auto j = st->streams.find(node);
+      if (j == st->streams.end())
+        return;
+      auto i = st->sessions.find(j->second);
+      if (i == st->sessions.end())
+        return;
+      for (auto& r : batch)
+        i->second.conn.queue(r);
+      if (auto ok = i->second.conn.seal_queued(st->tx); ok)
+        write_tx(self, *st, j->second);
     },
     [=](admin_atom, const admin_request& req) {
       std::vector<wire::node_id> deleted;

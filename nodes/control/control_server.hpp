@@ -19,6 +19,7 @@
 
 #include <spdlog/logger.h>
 
+#include "actors/messages.hpp"
 #include "nodes/control/tailnet.hpp"
 #include "runtime/tcp_listen.hpp"
 
@@ -28,7 +29,8 @@ namespace tf::control {
 /// (Tailscale testcontrol's AltMapStream): given the node and its request it
 /// returns the first map response, or nothing for the normal stream. Later
 /// messages of a taken-over stream come from (alt_atom, node id,
-/// map_response) messages sent to the server actor.
+/// map_response) messages sent to the server actor, or (alt_atom, node id,
+/// std::vector<map_response>) for several back to back in one write.
 using alt_map_stream
   = std::function<std::optional<wire::map_response>(const wire::node&, const wire::map_request&)>;
 
@@ -62,4 +64,3 @@ caf::actor spawn_control_server(caf::actor_system& sys, listener_socket control,
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::control::admin_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::control::admin_response)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::wire::map_response)

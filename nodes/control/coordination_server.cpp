@@ -70,10 +70,22 @@ coordination_server::start(caf::actor_system& sys, coordination_server_options o
   out->public_key_ = (*net)->server_key().public_key();
   out->admin_token_ = opts.admin_token.empty() ? random_token() : opts.admin_token;
   out->http_ = std::make_unique<httplib::Server>();
+  // cpp-httplib listens with a backlog of 5 (compiled into Debian's shared
+  // library, so CPPHTTPLIB_LISTEN_BACKLOG cannot raise it): a fleet fetching
+  // GET /key at once overflowed it, and each dropped SYN cost a node a 1 s
+  // retransmit. Catch the socket and listen again with a larger backlog.
+  auto http_fd = std::make_shared<int>(-1);
+  out->http_->set_socket_options([http_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    *http_fd = static_cast<int>(sock);
+  });
   int bound = opts.http_port == 0 ? out->http_->bind_to_any_port(opts.listen_host)
                                   : (out->http_->bind_to_port(opts.listen_host, opts.http_port)
                                        ? opts.http_port
                                        : -1);
+  if (bound > 0 && *http_fd >= 0) {
+    ::listen(*http_fd, 1024);
+  }
   if (bound <= 0) {
     ::close(control->fd);
     return make_error(errc::io_error, "cannot listen on http port " + opts.listen_host + ":"

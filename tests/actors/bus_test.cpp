@@ -54,15 +54,21 @@ struct fixture : test_coordinator_fixture<> {
     run();
   }
 
+  /// load sends a full map of `ids` to the shards, in one part each.
   void load(std::vector<wire::node_id> ids) {
-    wire::map_response r;
-    r.peers.emplace();
+    std::vector<wire::node> peers;
     for (auto id : ids)
-      r.peers->push_back(tf::test::make_peer(id));
-    auto plan = plan_full(r, num_shards);
+      peers.push_back(tf::test::make_peer(id));
+    auto plan = plan_full(peers, num_shards);
     ++seq;
-    for (size_t i = 0; i < num_shards; ++i)
-      self->send(shards[i], load_atom::value, shard_load{seq, seq, std::move(plan.shards[i]), {}});
+    for (size_t i = 0; i < num_shards; ++i) {
+      shard_load l;
+      l.seq = l.gen = seq;
+      l.last = true;
+      l.expected = plan.shards[i].size();
+      l.peers = std::move(plan.shards[i]);
+      self->send(shards[i], load_atom::value, std::move(l));
+    }
     run();
   }
 
@@ -70,8 +76,13 @@ struct fixture : test_coordinator_fixture<> {
     auto plan = plan_delta(r, num_shards, 1234);
     ++seq;
     for (size_t i = 0; i < num_shards; ++i)
-      if (!plan.shards[i].empty())
-        self->send(shards[i], apply_atom::value, shard_delta{seq, seq, std::move(plan.shards[i]), {}});
+      if (!plan.shards[i].empty()) {
+        plan.shards[i].gen = seq;
+        shard_delta d;
+        d.seq = seq;
+        d.batches.push_back(std::move(plan.shards[i]));
+        self->send(shards[i], apply_atom::value, std::move(d));
+      }
     run();
   }
 

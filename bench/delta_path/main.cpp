@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+// delta_path: the CPU cost of each stage a delta passes on its way from the
+// coordination server to a node's shard, one thread, no I/O: encode + frame
+// + seal (server), open + unframe + decode (node), plan + intern, and the
+// shard table's apply. Prints ns per delta for each stage.
+#include <chrono>
+#include <cstdio>
+#include <span>
+#include <vector>
+
+#include "runtime/control_conn.hpp"
+#include "runtime/map_plan.hpp"
+#include "runtime/peer_table.hpp"
+#include "runtime/wire_codec.hpp"
+#include "tests/support/synthetic.hpp"
+
+using namespace tf;
+using clock_type = std::chrono::steady_clock;
+
+int main(int argc, char** argv) {
+  size_t rounds = argc > 1 ? std::stoul(argv[1]) : 100;
+  constexpr size_t per_round = 500; // steady state: buffers are reused
+  // An established client/server pair.
+  auto server_key = machine_private_key::generate();
+  auto client = control_conn::client(machine_private_key::generate(), server_key.public_key());
+  auto server = control_conn::server(server_key);
+  control_conn::received rx;
+  auto hello = client.start();
+  static_cast<void>(server.feed(*hello, rx));
+  auto reply = rx.to_send;
+  rx.clear();
+  static_cast<void>(client.feed(reply, rx));
+  std::vector<wire::map_response> deltas(per_round * rounds);
+  for (size_t i = 0; i < deltas.size(); ++i) {
+    deltas[i].peers_changed.push_back(test::make_peer(1000 + i));
+    if (i > 0)
+      deltas[i].peers_removed.push_back(999 + i);
+  }
+  peer_table tables[2];
+  std::vector<uint8_t> wire_bytes;
+  std::vector<delta_plan> plans;
+  double send_ns = 0, feed_ns = 0, plan_ns = 0, apply_ns = 0;
+  size_t decoded = 0, wire_len = 0;
+  uint64_t gen = 0;
+  auto elapsed = [](clock_type::time_point t0) {
+    return std::chrono::duration<double, std::nano>(clock_type::now() - t0).count();
+  };
+  for (size_t round = 0; round < rounds; ++round) {
+    auto batch = std::span{deltas}.subspan(round * per_round, per_round);
+    // Server side: encode and frame each delta, seal them as one stream.
+    wire_bytes.clear();
+    auto t0 = clock_type::now();
+    for (auto& d : batch)
+      server.queue(d);
+    static_cast<void>(server.seal_queued(wire_bytes));
+    send_ns += elapsed(t0);
+    wire_len += wire_bytes.size();
+    // Node side: open, unframe, decode (in 64 KiB reads, as the broker does).
+    plans.clear();
+    t0 = clock_type::now();
+    std::vector<wire::message> got;
+    for (size_t off = 0; off < wire_bytes.size(); off += 65536) {
+      auto len = std::min<size_t>(65536, wire_bytes.size() - off);
+      rx.clear();
+      static_cast<void>(client.feed(std::span{wire_bytes.data() + off, len}, rx));
+      for (auto& m : rx.messages)
+        got.push_back(std::move(m));
+    }
+    feed_ns += elapsed(t0);
+    decoded += got.size();
+    // Plan: normalize, intern, split by shard.
+    t0 = clock_type::now();
+    for (auto& m : got)
+      plans.push_back(plan_delta(std::get<wire::map_response>(m), 2, 0));
+    plan_ns += elapsed(t0);
+    // Shard tables: removes and upserts.
+    t0 = clock_type::now();
+    for (auto& p : plans) {
+      ++gen;
+      for (size_t s = 0; s < 2; ++s) {
+        for (auto id : p.shards[s].removes)
+          tables[s].remove(id);
+        for (auto& u : p.shards[s].upserts)
+          tables[s].upsert(u, gen);
+      }
+    }
+    apply_ns += elapsed(t0);
+  }
+  auto n = static_cast<double>(per_round * rounds);
+  std::printf("delta_path: %zu deltas, %zu bytes each on the wire (sealed %zu per batch)\n",
+              per_round * rounds, wire_len / (per_round * rounds), per_round);
+  std::printf("%-34s %10s\n", "stage", "ns/delta");
+  std::printf("%-34s %10.0f\n", "server: encode + frame + seal", send_ns / n);
+  std::printf("%-34s %10.0f\n", "node: open + unframe + decode", feed_ns / n);
+  std::printf("%-34s %10.0f\n", "node: normalize + intern + plan", plan_ns / n);
+  std::printf("%-34s %10.0f\n", "shard: remove + upsert", apply_ns / n);
+  std::printf("%-34s %10.0f\n", "node total (decode..apply)", (feed_ns + plan_ns + apply_ns) / n);
+  return decoded == per_round * rounds ? 0 : 1;
+}

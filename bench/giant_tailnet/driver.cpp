@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+// The driver actor. Its state is touched only by the driver itself.
+#include "bench/giant_tailnet/driver.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include <chrono>
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+
+namespace tf::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct driver_state {
+  run_spec spec;
+  size_t op = 0;                  // current operation
+  wire::node_id current = 0;      // the peer the current op waits for
+  wire::node_id previous = 0;
+  clock_type::time_point t0;
+  std::vector<double> samples;
+};
+
+void send_delta(caf::event_based_actor* self, driver_state& st, size_t i) {
+  auto& peer = (*st.spec.peers)[st.spec.first + i];
+  wire::map_response r;
+  r.peers_changed.push_back(peer);
+  if (st.previous != 0)
+    r.peers_removed.push_back(st.previous);
+  st.previous = peer.id;
+  self->send(st.spec.server, actors::alt_atom::value, st.spec.self_id, std::move(r));
+}
+
+void finish(caf::event_based_actor* self, driver_state& st) {
+  st.spec.done->set_value(std::move(st.samples));
+  self->quit();
+}
+
+void start_op(caf::event_based_actor* self, driver_state& st) {
+  auto& peer = (*st.spec.peers)[st.spec.first + st.op];
+  st.current = peer.id;
+  st.t0 = clock_type::now();
+  if (st.spec.kind != variant::bus_watcher)
+    self->send(st.spec.node, actors::await_atom::value, st.current,
+               caf::actor_cast<caf::actor>(self));
+  send_delta(self, st, st.op);
+}
+
+void op_done(caf::event_based_actor* self, driver_state& st) {
+  auto dt = std::chrono::duration<double, std::micro>(clock_type::now() - st.t0);
+  st.samples.push_back(dt.count());
+  if (++st.op == st.spec.ops) {
+    finish(self, st);
+    return;
+  }
+  start_op(self, st);
+}
+
+void start_pipelined(caf::event_based_actor* self, driver_state& st) {
+  auto last = (*st.spec.peers)[st.spec.first + st.spec.ops - 1].id;
+  st.current = last;
+  self->send(st.spec.node, actors::await_atom::value, last, caf::actor_cast<caf::actor>(self));
+  std::vector<wire::map_response> batch;
+  batch.reserve(st.spec.ops);
+  for (size_t i = 0; i < st.spec.ops; ++i) {
+    auto& peer = (*st.spec.peers)[st.spec.first + i];
+    auto& r = batch.emplace_back();
+    r.peers_changed.push_back(peer);
+    if (st.previous != 0)
+      r.peers_removed.push_back(st.previous);
+    st.previous = peer.id;
+  }
+  st.t0 = clock_type::now();
+  self->send(st.spec.server, actors::alt_atom::value, st.spec.self_id, std::move(batch));
+}
+
+caf::behavior driver_impl(caf::event_based_actor* self, std::shared_ptr<driver_state> st) {
+  return {
+    [=](actors::tick_atom) {
+      if (st->spec.kind == variant::pipelined)
+        start_pipelined(self, *st);
+      else
+        start_op(self, *st);
+    },
+    [=](actors::visible_atom, wire::node_id id) {
+      if (id != st->current)
+        return; // a watcher also reports the other peers it saw
+      switch (st->spec.kind) {
+        case variant::pipelined: {
+          auto dt = std::chrono::duration<double, std::micro>(clock_type::now() - st->t0);
+          st->samples.push_back(dt.count() / static_cast<double>(st->spec.ops));
+          finish(self, *st);
+          return;
+        }
+        case variant::full_rebuild:
+          // The old way: rebuild the whole netmap after the delta and hand
+          // it to the consumer (here: the driver).
+          self->request(st->spec.node, std::chrono::seconds(60), actors::snapshot_atom::value)
+            .then([=](bus::netmap_snapshot& nm) {
+              if (nm.peers.empty())
+                return;
+              op_done(self, *st);
+            });
+          return;
+        default:
+          op_done(self, *st);
+      }
+    },
+  };
+}
+
+} // namespace
+
+const char* variant_name(variant v) {
+  switch (v) {
+    case variant::no_watcher: return "no-watcher";
+    case variant::bus_watcher: return "bus-watcher";
+    case variant::pipelined: return "pipelined";
+    case variant::full_rebuild: return "full-rebuild";
+  }
+  return "?";
+}
+
+caf::actor spawn_driver(caf::actor_system& sys, run_spec spec) {
+  auto st = std::make_shared<driver_state>();
+  st->previous = spec.previous;
+  st->spec = std::move(spec);
+  return sys.spawn(driver_impl, std::move(st));
+}
+
+} // namespace tf::bench

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// The benchmark's driver: an event-based actor that runs one variant's
+// operations against a node. One operation sends a delta (add a fresh peer,
+// remove the previous one) through the coordination server's alt map stream
+// and waits, without blocking a thread, until the node shows the new peer.
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <future>
+#include <memory>
+#include <vector>
+
+#include "actors/node.hpp"
+#include "runtime/wire.hpp"
+
+namespace tf::bench {
+
+enum class variant { no_watcher, bus_watcher, pipelined, full_rebuild };
+
+const char* variant_name(variant v);
+
+/// run_spec is one variant's run.
+struct run_spec {
+  variant kind = variant::no_watcher;
+  caf::actor server;                      // coordination server actor
+  actors::node_actor node;
+  wire::node_id self_id = 0;              // the node's id at the server
+  std::shared_ptr<const std::vector<wire::node>> peers;  // fresh peers, one per op
+  size_t first = 0;                       // index of the first peer to use
+  size_t ops = 0;
+  wire::node_id previous = 0;             // removed by the first op
+  std::shared_ptr<std::promise<std::vector<double>>> done;  // per-op microseconds
+};
+
+/// spawn_driver prepares a run; (tick_atom) starts it and the result
+/// arrives through spec.done. For bus_watcher, a bus watcher must tell the
+/// driver (visible_atom, id) for each changed peer.
+caf::actor spawn_driver(caf::actor_system& sys, run_spec spec);
+
+} // namespace tf::bench

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: Apache-2.0
+// giant_tailnet: Tailscale's BenchmarkGiantTailnet over tailfleet's real
+// control channel. A coordination server whose alt map stream is a
+// synthetic tailnet (as testcontrol's AltMapStream) sends one ephemeral node
+// a full netmap of N peers, then deltas that add a fresh peer and remove the
+// previous one. Prints a table (or JSON lines with --json).
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <mutex>
+
+#include "bench/giant_tailnet/driver.hpp"
+#include "bench/giant_tailnet/stats.hpp"
+#include "bench/giant_tailnet/tcp_floor.hpp"
+#include "nodes/actor_system_setup.hpp"
+#include "nodes/control/coordination_server.hpp"
+#include "nodes/local_client.hpp"
+#include "nodes/server.hpp"
+#include "runtime/control_conn.hpp"
+#include "runtime/peer_intern.hpp"
+#include "runtime/wire_codec.hpp"
+#include "tests/support/synthetic.hpp"
+
+namespace tf::bench {
+namespace {
+
+using namespace std::chrono;
+
+/// seed_ms are Tailscale's published medians (ms/op) after the O(1) change.
+const std::map<size_t, std::pair<double, double>> seed_ms = {
+  {10000, {0.11, 0.13}}, {50000, {0.11, 0.13}}, {100000, {0.12, 0.13}}, {250000, {0.12, 0.15}}};
+
+struct row {
+  size_t n = 0;
+  std::string variant;
+  size_t ops = 0;
+  double median_us = 0;
+  double p99_us = 0;
+  double initial_apply_ms = 0;
+  double bytes_per_peer = 0;
+  double index_bytes_per_peer = 0;
+  double seed_us = -1;
+};
+
+struct options {
+  std::vector<size_t> sizes{10000, 50000, 100000, 250000};
+  size_t ops = 2000;
+  size_t full_rebuild_ops = 20;
+  size_t shards = 2;
+  bool json = false;
+  std::vector<std::string> variants{"no-watcher", "bus-watcher", "pipelined", "full-rebuild"};
+
+  bool wants(variant v) const {
+    return std::find(variants.begin(), variants.end(), variant_name(v)) != variants.end();
+  }
+};
+
+/// wire_delta_len is the size on the wire of one benchmark delta: the
+/// frame the TCP floor must carry for a fair comparison.
+size_t wire_delta_len() {
+  wire::map_response r;
+  r.peers_changed.push_back(test::make_peer(250002));
+  r.peers_removed.push_back(250001);
+  auto encoded = wire::encode(r);
+  // + 4 bytes frame header, + 2 bytes record header, + 16 bytes AEAD tag.
+  return encoded.size() + 4 + 2 + 16;
+}
+
+std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n,
+                          double floor_median, double floor_p99) {
+  std::vector<row> rows;
+  // -- the synthetic tailnet: self is id 1, peers 2..n+1, fresh ids after.
+  auto initial = std::make_shared<std::vector<wire::node>>();
+  size_t total_ops = 2 * opt.ops + opt.ops + opt.full_rebuild_ops;
+  auto fresh = std::make_shared<std::vector<wire::node>>();
+  fresh->reserve(total_ops);
+  for (size_t i = 0; i < total_ops; ++i)
+    fresh->push_back(test::make_peer(n + 2 + i));
+  std::atomic<int64_t> hook_at{0};
+  control::coordination_server_options copts;
+  copts.tailnet.domain = test::synthetic_domain;
+  copts.server.alt = [&](const wire::node& self, const wire::map_request&) {
+    hook_at = steady_clock::now().time_since_epoch().count();
+    wire::map_response r;
+    r.self = self;
+    r.peers = std::move(*initial);
+    r.dns = wire::dns_config{};
+    r.domain = test::synthetic_domain;
+    r.user_profiles.push_back({test::synthetic_user, "bench@largetailnet", "Bench", ""});
+    r.control_time = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    return std::optional<wire::map_response>{std::move(r)};
+  };
+  auto control = control::coordination_server::start(sys, copts);
+  if (!control)
+    throw std::runtime_error(control.error().message());
+  control::auth_key_spec spec;
+  spec.ephemeral = true;
+  auto key = (*control)->create_auth_key(spec);
+  if (!key)
+    throw std::runtime_error(key.error().message());
+  // RSS before the synthetic map exists: the growth measured after the map
+  // was sent and applied is what the node keeps (the map itself is freed).
+  auto rss_before = rss_bytes();
+  initial->reserve(n);
+  for (wire::node_id id = 2; id <= n + 1; ++id)
+    initial->push_back(test::make_peer(id));
+
+  server_options so;
+  so.hostname = "largetailnet-bench";
+  so.ephemeral = true;
+  so.store = make_memory_store();
+  so.auth_key = *key;
+  so.control_url = (*control)->url();
+  so.num_shards = opt.shards;
+  auto quiet = std::make_shared<spdlog::logger>("bench");
+  quiet->set_level(spdlog::level::off);
+  so.user_log = quiet;
+  server node{sys, so};
+  auto st = node.up(seconds(120));
+  if (!st)
+    throw std::runtime_error("up: " + st.error().message());
+  auto lc = node.local_client();
+  lc.timeout = seconds(120);
+  auto status = lc.status(); // answered by the shards after their full load
+  auto applied_at = steady_clock::now().time_since_epoch().count();
+  if (!status || status->num_peers != n)
+    throw std::runtime_error("initial netmap not applied");
+  double initial_ms = static_cast<double>(applied_at - hook_at.load()) / 1e6;
+  auto rss_after = rss_bytes();
+  size_t index_bytes = 0;
+  size_t record_bytes = 0;
+  {
+    caf::scoped_actor self{sys};
+    self->request(node.actor(), seconds(60), actors::stats_atom::value)
+      .receive(
+        [&](std::vector<actors::shard_stats>& all) {
+          for (auto& s : all) {
+            index_bytes += s.index_bytes;
+            record_bytes += s.record_bytes;
+          }
+        },
+        [](caf::error&) {});
+  }
+  auto self_id = st->self->id;
+  if (!opt.json)
+    std::printf("N=%zu: RSS %+.0f MB; per peer: records %.0f B, shard indexes %.0f B, intern "
+                "table %.0f B\n",
+                n, (static_cast<double>(rss_after) - static_cast<double>(rss_before)) / 1e6,
+                static_cast<double>(record_bytes) / static_cast<double>(n),
+                static_cast<double>(index_bytes) / static_cast<double>(n),
+                static_cast<double>(interned_peer_table_bytes()) / static_cast<double>(n));
+  double bytes_per_peer = static_cast<double>(rss_after - rss_before) / static_cast<double>(n);
+
+  // During the bus-watcher variant a watcher forwards every changed peer
+  // to the driver; the other variants run without a watcher.
+  auto target = std::make_shared<std::pair<std::mutex, caf::actor>>();
+  auto watch = [&] {
+    auto sub = lc.watch_bus(bus::notify_peer_changes, {}, [target](const bus::notify& note) {
+      caf::actor to;
+      {
+        std::lock_guard<std::mutex> guard{target->first};
+        to = target->second;
+      }
+      if (to)
+        for (auto& p : note.peers_changed)
+          caf::anon_send(to, actors::visible_atom::value, p->id());
+    });
+    if (!sub)
+      throw std::runtime_error("watch_bus: " + sub.error().message());
+    return std::move(*sub);
+  };
+
+  size_t used = 0;
+  wire::node_id previous = 0;
+  auto run = [&](variant v, size_t ops) {
+    run_spec rs;
+    rs.kind = v;
+    rs.server = (*control)->actor();
+    rs.node = node.actor();
+    rs.self_id = self_id;
+    rs.peers = fresh;
+    rs.first = used;
+    rs.ops = ops;
+    rs.previous = previous;
+    rs.done = std::make_shared<std::promise<std::vector<double>>>();
+    auto result = rs.done->get_future();
+    auto d = spawn_driver(sys, rs);
+    bus_subscription sub;
+    if (v == variant::bus_watcher) {
+      sub = watch();
+      std::lock_guard<std::mutex> guard{target->first};
+      target->second = d;
+    }
+    caf::anon_send(d, actors::tick_atom::value);
+    auto samples = result.get();
+    sub.cancel();
+    {
+      std::lock_guard<std::mutex> guard{target->first};
+      target->second = nullptr;
+    }
+    used += ops;
+    previous = (*fresh)[used - 1].id;
+    row r;
+    r.n = n;
+    r.variant = variant_name(v);
+    r.ops = ops;
+    r.median_us = percentile(samples, 50);
+    r.p99_us = percentile(samples, 99);
+    r.initial_apply_ms = initial_ms;
+    r.bytes_per_peer = bytes_per_peer;
+    r.index_bytes_per_peer = static_cast<double>(index_bytes) / static_cast<double>(n);
+    if (auto s = seed_ms.find(n); s != seed_ms.end()) {
+      if (v == variant::no_watcher)
+        r.seed_us = s->second.first * 1000;
+      if (v == variant::bus_watcher)
+        r.seed_us = s->second.second * 1000;
+    }
+    rows.push_back(r);
+  };
+  for (auto v : {variant::no_watcher, variant::bus_watcher, variant::pipelined})
+    if (opt.wants(v))
+      run(v, opt.ops);
+  if (opt.wants(variant::full_rebuild))
+    run(variant::full_rebuild, opt.full_rebuild_ops);
+  row floor;
+  floor.n = n;
+  floor.variant = "tcp-floor";
+  floor.ops = opt.ops;
+  floor.median_us = floor_median;
+  floor.p99_us = floor_p99;
+  floor.initial_apply_ms = initial_ms;
+  floor.bytes_per_peer = bytes_per_peer;
+  floor.index_bytes_per_peer = static_cast<double>(index_bytes) / static_cast<double>(n);
+  rows.push_back(floor);
+  static_cast<void>(node.close());
+  (*control)->stop();
+  return rows;
+}
+
+void print_json(const row& r) {
+  nlohmann::json j{{"n", r.n},
+                   {"variant", r.variant},
+                   {"ops", r.ops},
+                   {"us_per_op", r.median_us},
+                   {"p99_us", r.p99_us},
+                   {"initial_apply_ms", r.initial_apply_ms},
+                   {"bytes_per_peer", r.bytes_per_peer},
+                   {"index_bytes_per_peer", r.index_bytes_per_peer}};
+  if (r.seed_us >= 0)
+    j["seed_us"] = r.seed_us;
+  std::cout << j.dump() << std::endl;
+}
+
+void print_table(const std::vector<row>& rows) {
+  std::printf("\n%8s  %-13s %6s %11s %11s %11s %9s %12s %11s\n", "N", "variant", "ops",
+              "median us", "p99 us", "x floor", "seed us", "initial ms", "bytes/peer");
+  double floor = 0;
+  for (auto& r : rows)
+    if (r.variant == "tcp-floor")
+      floor = r.median_us;
+  for (auto& r : rows) {
+    char seed[32] = "-";
+    if (r.seed_us >= 0)
+      std::snprintf(seed, sizeof(seed), "%.0f", r.seed_us);
+    std::printf("%8zu  %-13s %6zu %11.1f %11.1f %11.2f %9s %12.1f %11.0f\n", r.n,
+                r.variant.c_str(), r.ops, r.median_us, r.p99_us,
+                floor > 0 ? r.median_us / floor : 0.0, seed, r.initial_apply_ms,
+                r.bytes_per_peer);
+  }
+}
+
+} // namespace
+} // namespace tf::bench
+
+int main(int argc, char** argv) {
+  using namespace tf::bench;
+  options opt;
+  std::string sizes;
+  CLI::App app{"giant_tailnet: cost of one peer add+remove delta in a tailnet of N peers"};
+  app.add_option("--n", opt.sizes, "tailnet sizes, comma-separated")->delimiter(',');
+  app.add_option("--ops", opt.ops, "operations per variant")->capture_default_str();
+  app.add_option("--full-rebuild-ops", opt.full_rebuild_ops,
+                 "operations of the (slow) full-rebuild variant")
+    ->capture_default_str();
+  app.add_option("--shards", opt.shards, "peer-map shards of the node")->capture_default_str();
+  app.add_flag("--json", opt.json, "one JSON object per line");
+  app.add_option("--variants", opt.variants, "variants to run (default: all)")->delimiter(',');
+  std::vector<std::string> caf_args;
+  app.add_option("--caf", caf_args, "CAF options, e.g. --caf=--scheduler.max-threads=2");
+  CLI11_PARSE(app, argc, argv);
+
+  caf::actor_system_config cfg;
+  if (!caf_args.empty()) {
+    std::vector<char*> args{argv[0]};
+    for (auto& a : caf_args)
+      args.push_back(a.data());
+    if (auto err = cfg.parse(static_cast<int>(args.size()), args.data()))
+      std::cerr << "bad CAF option\n";
+  }
+  tf::configure_actor_system(cfg);
+  caf::actor_system sys{cfg};
+
+  auto floor_samples = tcp_ping_pong(wire_delta_len(), opt.ops, 200);
+  auto floor_median = percentile(floor_samples, 50);
+  auto floor_p99 = percentile(floor_samples, 99);
+  std::vector<row> all;
+  for (auto n : opt.sizes) {
+    try {
+      auto rows = run_size(sys, opt, n, floor_median, floor_p99);
+      for (auto& r : rows) {
+        if (opt.json)
+          print_json(r);
+        all.push_back(r);
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "giant_tailnet: N=" << n << ": " << e.what() << "\n";
+      return 1;
+    }
+  }
+  if (!opt.json) {
+    std::printf("machine: %u cores, %zu CAF workers; delta frame %zu bytes on the wire\n",
+                std::thread::hardware_concurrency(), sys.scheduler().num_workers(),
+                wire_delta_len());
+    print_table(all);
+  }
+  return 0;
+}
