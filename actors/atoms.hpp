@@ -16,6 +16,7 @@ using profiles_atom = caf::atom_constant<caf::atom("profiles")>;  // user profil
 using await_atom = caf::atom_constant<caf::atom("await")>;        // test hook
 using visible_atom = caf::atom_constant<caf::atom("visible")>;    // await answer
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;    // credit is back
 
 // -- bus and watchers -----------------------------------------------------
 using watch_atom = caf::atom_constant<caf::atom("watch")>;

@@ -48,6 +48,7 @@ struct session_state {
   control_conn::received rx;
   std::vector<uint8_t> tx;
   paced_writer writer;
+  bool reads_halted = false;
   std::vector<shard_delta> outgoing;  // per shard: deltas of the current read
 };
 
@@ -128,6 +129,7 @@ void connect(caf::io::broker* self, session_state& st) {
   }
   st.hdl = self->add_scribe(*fd);
   st.connected = true;
+  st.reads_halted = false;
   st.writer = paced_writer{};
   self->configure_read(st.hdl, caf::io::receive_policy::at_most(64 * 1024));
   st.conn.emplace(control_conn::client(st.cfg.machine_key, st.cfg.server_key));
@@ -184,6 +186,7 @@ void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r)
     l.expected = peers.size() / n + 1;
     add_profiles_for(st, part, l.profiles);
     l.peers = std::move(part);
+    st.cfg.credits[i]->sent();
     self->send(st.cfg.shards[i], load_atom::value, std::move(l));
   };
   for (size_t begin = 0; begin < peers.size(); begin += part_len) {
@@ -210,12 +213,36 @@ void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r)
 void flush_shards(caf::io::broker* self, session_state& st) {
   for (size_t i = 0; i < st.outgoing.size(); ++i) {
     auto& d = st.outgoing[i];
-    if (!d.batches.empty())
+    if (!d.batches.empty()) {
+      st.cfg.credits[i]->sent();
       self->send(st.cfg.shards[i], apply_atom::value, std::move(d));
-    else if (!d.profiles.empty())
+    } else if (!d.profiles.empty()) {
+      st.cfg.credits[i]->sent();
       self->send(st.cfg.shards[i], profiles_atom::value, std::move(d.profiles));
+    }
     d = shard_delta{};
   }
+}
+
+// pace_reads stops reading the socket while a shard has a full window of
+// unprocessed messages (back-pressure reaches the server through TCP), and
+// resumes once every shard caught up.
+void pace_reads(caf::io::broker* self, session_state& st) {
+  if (!st.connected)
+    return;
+  bool stop = false;
+  for (auto& c : st.cfg.credits)
+    if (c->exhausted() && c->try_wait()) {
+      stop = true;
+      break;
+    }
+  if (stop && !st.reads_halted) {
+    TF_COUNTER("control_session_reads_paused").add();
+    self->halt(st.hdl);
+  } else if (!stop && st.reads_halted) {
+    self->trigger(st.hdl);
+  }
+  st.reads_halted = stop;
 }
 
 void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r,
@@ -326,6 +353,7 @@ void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>&
   }
   flush_shards(self, st);
   st.rx.clear(); // a full map's decoded peers are garbage once planned
+  pace_reads(self, st);
 }
 
 caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
@@ -334,6 +362,7 @@ caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
     [=](connect_atom) { connect(self, *st); },
     [=](const caf::io::new_data_msg& msg) { on_bytes(self, *st, msg.buf); },
     [=](const caf::io::data_transferred_msg& msg) { st->writer.on_transferred(self, msg); },
+    [=](resume_atom) { pace_reads(self, *st); },
     [=](const caf::io::connection_closed_msg&) {
       if (!st->connected)
         return;

@@ -27,6 +27,7 @@ namespace tf::actors {
 struct control_session_config {
   caf::actor node;                      // receives control_event messages
   std::vector<peer_shard_actor> shards;
+  std::vector<std::shared_ptr<credit_window>> credits;  // one per shard
   std::string host;                     // numeric IPv4 or IPv6 address
   uint16_t port = 0;
   machine_private_key machine_key;

@@ -26,6 +26,10 @@ namespace {
 
 using namespace std::chrono;
 
+// shard_window bounds the messages (each up to one 64 KiB read of deltas)
+// the control session may have queued at one shard.
+constexpr int32_t shard_window = 16;
+
 void publish(node_pointer self, bus::notify n) {
   self->send(self->state.bus, publish_atom::value, std::move(n));
 }
@@ -130,6 +134,7 @@ void start_session(node_pointer self, const control_endpoint& ep) {
   control_session_config cfg;
   cfg.node = caf::actor_cast<caf::actor>(self);
   cfg.shards = st.shards;
+  cfg.credits = st.credits;
   cfg.host = ep.host;
   cfg.port = ep.port;
   cfg.machine_key = st.persisted->machine_key;
@@ -313,8 +318,10 @@ caf::result<bool> close_node(node_pointer self) {
 node_actor::behavior_type node_impl(node_pointer self, node_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  for (size_t i = 0; i < std::max<size_t>(st.cfg.num_shards, 1); ++i)
-    st.shards.push_back(spawn_peer_shard(self->system(), i));
+  for (size_t i = 0; i < std::max<size_t>(st.cfg.num_shards, 1); ++i) {
+    st.credits.push_back(std::make_shared<credit_window>(shard_window));
+    st.shards.push_back(spawn_peer_shard(self->system(), i, st.credits.back()));
+  }
   st.bus = spawn_bus(self->system(), st.shards);
   begin(self);
   return {

@@ -28,6 +28,7 @@ struct node_actor_state {
   std::optional<node_private_key> old_node_key;
   bool use_auth_key = false;
   std::vector<peer_shard_actor> shards;
+  std::vector<std::shared_ptr<credit_window>> credits;  // session -> shard
   bus_actor bus;
   caf::actor session;
   node_ptr self_node;

@@ -29,6 +29,7 @@ struct peer_shard_state {
   static inline const char* name = "tf.peer_shard";
 
   size_t index = 0;
+  std::shared_ptr<credit_window> credit;
   peer_table table;
   absl::flat_hash_map<wire::user_id, profile_ptr> profiles;  // never pruned
   absl::flat_hash_map<uint64_t, shard_watcher> watchers;
@@ -230,12 +231,29 @@ peer_hit lookup(const peer_shard_state& st, const peer_query& q) {
   return peer_hit{e->rec, e->gen, st.profile_of(*e->rec)};
 }
 
-peer_shard_actor::behavior_type peer_shard_impl(shard_pointer self, size_t index) {
+// finished returns one credit to the session that sent the current message.
+void finished(shard_pointer self) {
+  if (self->state.credit && self->state.credit->consumed())
+    caf::anon_send(caf::actor_cast<caf::actor>(self->current_sender()), resume_atom::value);
+}
+
+peer_shard_actor::behavior_type peer_shard_impl(shard_pointer self, size_t index,
+                                                std::shared_ptr<credit_window> credit) {
   self->state.index = index;
+  self->state.credit = std::move(credit);
   return {
-    [=](load_atom, shard_load& l) { load_part(self, l); },
-    [=](apply_atom, shard_delta& d) { apply_delta(self, d); },
-    [=](profiles_atom, std::vector<profile_ptr>& ps) { self->state.store_profiles(ps); },
+    [=](load_atom, shard_load& l) {
+      load_part(self, l);
+      finished(self);
+    },
+    [=](apply_atom, shard_delta& d) {
+      apply_delta(self, d);
+      finished(self);
+    },
+    [=](profiles_atom, std::vector<profile_ptr>& ps) {
+      self->state.store_profiles(ps);
+      finished(self);
+    },
     [=](lookup_atom, const peer_query& q) { return lookup(self->state, q); },
     [=](snapshot_atom) {
       std::vector<peer_ref> out;
@@ -270,8 +288,9 @@ peer_shard_actor::behavior_type peer_shard_impl(shard_pointer self, size_t index
 
 } // namespace
 
-peer_shard_actor spawn_peer_shard(caf::actor_system& sys, size_t index) {
-  return sys.spawn(peer_shard_impl, index);
+peer_shard_actor spawn_peer_shard(caf::actor_system& sys, size_t index,
+                                  std::shared_ptr<credit_window> credit) {
+  return sys.spawn(peer_shard_impl, index, std::move(credit));
 }
 
 } // namespace tf::actors

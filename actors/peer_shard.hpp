@@ -11,6 +11,7 @@
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
 #include "actors/watcher.hpp"
+#include "runtime/credit_window.hpp"
 
 namespace tf::actors {
 
@@ -25,7 +26,11 @@ using peer_shard_actor = caf::typed_actor<
   caf::reacts_to<await_atom, wire::node_id, caf::actor>,
   caf::replies_to<stats_atom>::with<shard_stats>>;
 
-/// spawn_peer_shard starts shard number `index` of a node.
-peer_shard_actor spawn_peer_shard(caf::actor_system& sys, size_t index);
+/// spawn_peer_shard starts shard number `index` of a node. `credit` is the
+/// window of the control session feeding it: the shard counts every load,
+/// apply and profiles message it finished and sends (resume_atom) to that
+/// message's sender when a waiting session may read again.
+peer_shard_actor spawn_peer_shard(caf::actor_system& sys, size_t index,
+                                  std::shared_ptr<credit_window> credit);
 
 } // namespace tf::actors

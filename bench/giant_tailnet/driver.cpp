@@ -45,10 +45,16 @@ void start_op(caf::event_based_actor* self, driver_state& st) {
   auto& peer = (*st.spec.peers)[st.spec.first + st.op];
   st.current = peer.id;
   st.t0 = clock_type::now();
-  if (st.spec.kind != variant::bus_watcher)
-    self->send(st.spec.node, actors::await_atom::value, st.current,
-               caf::actor_cast<caf::actor>(self));
   send_delta(self, st, st.op);
+}
+
+// await_all asks the node, before the first op, to tell the driver when
+// each op's peer becomes visible (as Tailscale's AwaitNodeKey), so waiting
+// adds no messages to an op.
+void await_all(caf::event_based_actor* self, driver_state& st) {
+  for (size_t i = 0; i < st.spec.ops; ++i)
+    self->send(st.spec.node, actors::await_atom::value, (*st.spec.peers)[st.spec.first + i].id,
+               caf::actor_cast<caf::actor>(self));
 }
 
 void op_done(caf::event_based_actor* self, driver_state& st) {
@@ -82,10 +88,19 @@ void start_pipelined(caf::event_based_actor* self, driver_state& st) {
 caf::behavior driver_impl(caf::event_based_actor* self, std::shared_ptr<driver_state> st) {
   return {
     [=](actors::tick_atom) {
-      if (st->spec.kind == variant::pipelined)
+      if (st->spec.kind == variant::pipelined) {
         start_pipelined(self, *st);
-      else
-        start_op(self, *st);
+        return;
+      }
+      if (st->spec.kind != variant::bus_watcher) {
+        await_all(self, *st);
+        // Start once the registrations reached the shards: the node answers
+        // this status request only after forwarding them.
+        self->request(st->spec.node, std::chrono::seconds(60), actors::status_atom::value)
+          .then([=](bus::status&) { start_op(self, *st); });
+        return;
+      }
+      start_op(self, *st);
     },
     [=](actors::visible_atom, wire::node_id id) {
       if (id != st->current)

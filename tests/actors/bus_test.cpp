@@ -37,12 +37,15 @@ struct fixture : test_coordinator_fixture<> {
   std::deque<collector> collectors;
   std::vector<std::pair<bus::notify, bool>> queued;
   std::vector<peer_shard_actor> shards;
+  std::vector<std::shared_ptr<credit_window>> credits;
   bus_actor the_bus;
   uint64_t seq = 0;
 
   fixture() {
-    for (size_t i = 0; i < num_shards; ++i)
-      shards.push_back(spawn_peer_shard(sys, i));
+    for (size_t i = 0; i < num_shards; ++i) {
+      credits.push_back(std::make_shared<credit_window>(4));
+      shards.push_back(spawn_peer_shard(sys, i, credits.back()));
+    }
     the_bus = spawn_bus(sys, shards);
     run();
   }
@@ -67,6 +70,7 @@ struct fixture : test_coordinator_fixture<> {
       l.last = true;
       l.expected = plan.shards[i].size();
       l.peers = std::move(plan.shards[i]);
+      credits[i]->sent();
       self->send(shards[i], load_atom::value, std::move(l));
     }
     run();
@@ -81,6 +85,7 @@ struct fixture : test_coordinator_fixture<> {
         shard_delta d;
         d.seq = seq;
         d.batches.push_back(std::move(plan.shards[i]));
+        credits[i]->sent();
         self->send(shards[i], apply_atom::value, std::move(d));
       }
     run();
@@ -245,6 +250,26 @@ CAF_TEST(rate_limit_with_peer_bits_is_refused) {
   CAF_CHECK(refused);
   anon_send_exit(w, caf::exit_reason::user_shutdown);
   run();
+}
+
+CAF_TEST(shards_return_credit_and_wake_a_waiting_producer) {
+  auto& c = *credits[0];
+  // Four messages fill the window of four; the producer waits.
+  for (int i = 0; i < 4; ++i) {
+    c.sent();
+    self->send(shards[0], profiles_atom::value, std::vector<profile_ptr>{});
+  }
+  CAF_CHECK(c.exhausted());
+  CAF_CHECK(c.try_wait());
+  // The shard works through them; the one that brings the count to half
+  // the window sends exactly one resume to the sender.
+  run();
+  CAF_CHECK_EQUAL(c.in_flight(), 0);
+  size_t resumes = 0;
+  bool more = true;
+  self->receive_while(more)([&](resume_atom) { ++resumes; },
+                            caf::after(std::chrono::milliseconds(10)) >> [&] { more = false; });
+  CAF_CHECK_EQUAL(resumes, 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -7,6 +7,7 @@
 
 #include "runtime/bus_interest.hpp"
 #include "runtime/counters.hpp"
+#include "runtime/credit_window.hpp"
 #include "runtime/ipn_state.hpp"
 #include "runtime/map_plan.hpp"
 #include "runtime/node_normalize.hpp"
@@ -276,4 +277,24 @@ CAF_TEST(state_rule_table) {
   }
   CAF_CHECK(ipn_state_from_string("Running") == ipn_state::running);
   CAF_CHECK(!ipn_state_from_string("Bogus"));
+}
+
+CAF_TEST(credit_window_wakes_a_waiting_producer_once) {
+  credit_window w{4};
+  for (int i = 0; i < 4; ++i)
+    w.sent();
+  CAF_CHECK(w.exhausted());
+  CAF_CHECK(w.try_wait());     // producer waits
+  CAF_CHECK(!w.consumed());    // 3 left: above half
+  CAF_CHECK(w.consumed());     // 2 left: wake the producer, once
+  CAF_CHECK(!w.consumed());
+  CAF_CHECK(!w.consumed());
+  CAF_CHECK_EQUAL(w.in_flight(), 0);
+  // A producer that marks itself waiting after the consumer caught up goes on.
+  for (int i = 0; i < 4; ++i)
+    w.sent();
+  for (int i = 0; i < 3; ++i)
+    static_cast<void>(w.consumed());
+  CAF_CHECK(!w.try_wait());
+  CAF_CHECK(!w.consumed()); // nobody waits any more
 }
