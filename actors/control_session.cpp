@@ -142,6 +142,18 @@ void connect(caf::io::broker* self, session_state& st) {
   write_out(self, st);
 }
 
+// node_facts moves the node-level fields of `r` (self, domain, DNS) into an
+// event for the node actor.
+control_event node_facts(control_event::kind what, wire::map_response& r) {
+  control_event ev;
+  ev.what = what;
+  if (r.self)
+    ev.self = std::make_shared<const wire::node>(std::move(*r.self));
+  ev.domain = std::move(r.domain);
+  ev.dns = std::move(r.dns);
+  return ev;
+}
+
 // add_profiles_for appends, once each, the profiles of `peers`' users.
 void add_profiles_for(const session_state& st, const std::vector<peer_ref>& peers,
                       std::vector<profile_ptr>& out) {
@@ -198,12 +210,7 @@ void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r)
   }
   for (size_t i = 0; i < n; ++i)
     send_part(i, {}, true);
-  control_event ev;
-  ev.what = control_event::kind::netmap;
-  if (r.self)
-    ev.self = std::make_shared<const wire::node>(std::move(*r.self));
-  ev.domain = std::move(r.domain);
-  ev.dns = std::move(r.dns);
+  auto ev = node_facts(control_event::kind::netmap, r);
   ev.num_peers = num_peers;
   tell_node(self, st, std::move(ev));
   st.backoff = milliseconds{0};
@@ -266,15 +273,8 @@ void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r
     batch.gen = gen;
     out.batches.push_back(std::move(batch));
   }
-  if (r.self || r.dns || !r.domain.empty()) {
-    control_event ev;
-    ev.what = control_event::kind::self_changed;
-    if (r.self)
-      ev.self = std::make_shared<const wire::node>(std::move(*r.self));
-    ev.domain = std::move(r.domain);
-    ev.dns = std::move(r.dns);
-    tell_node(self, st, std::move(ev));
-  }
+  if (r.self || r.dns || !r.domain.empty())
+    tell_node(self, st, node_facts(control_event::kind::self_changed, r));
 }
 
 void on_map_response(caf::io::broker* self, session_state& st, wire::map_response& r) {

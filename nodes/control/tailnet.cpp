@@ -83,6 +83,16 @@ tailnet::registration tailnet::refuse(errc code, std::string why) const {
   return out;
 }
 
+tailnet::registration tailnet::accepted(const db_node& row) const {
+  registration out;
+  out.node = row.id;
+  out.response.id = row.id;
+  out.response.stable_id = row.stable_id;
+  out.response.machine_authorized = row.authorized;
+  out.response.user = profile_of(row);
+  return out;
+}
+
 wire::node_id tailnet::node_for_key(const node_public_key& key) const {
   auto i = by_key_.find(key);
   return i == by_key_.end() ? 0 : i->second;
@@ -131,7 +141,6 @@ tailnet::registration tailnet::register_node(const machine_public_key& machine,
   if (existing && !existing->row.logged_out && existing->row.node_key == req.node_key
       && req.auth_key.empty()) {
     // A known node coming back: no auth key needed.
-    registration out;
     auto& row = existing->row;
     if (row.hostname != req.host.hostname && !req.host.hostname.empty()) {
       row.hostname = req.host.hostname;
@@ -139,12 +148,7 @@ tailnet::registration tailnet::register_node(const machine_public_key& machine,
         return refuse(ok.error().code, ok.error().message());
       pending_.upserted.insert(row.id);
     }
-    out.node = row.id;
-    out.response.id = row.id;
-    out.response.stable_id = row.stable_id;
-    out.response.machine_authorized = row.authorized;
-    out.response.user = profile_of(row);
-    return out;
+    return accepted(row);
   }
   return enroll(machine, req, existing, now_ms);
 }
@@ -217,13 +221,7 @@ tailnet::registration tailnet::enroll(const machine_public_key& machine,
   pending_.removed.erase(row.id);
   pending_.upserted.insert(row.id);
   TF_COUNTER("control_registrations").add();
-  registration out;
-  out.node = row.id;
-  out.response.id = row.id;
-  out.response.stable_id = row.stable_id;
-  out.response.machine_authorized = row.authorized;
-  out.response.user = profile_of(row);
-  return out;
+  return accepted(row);
 }
 
 tailnet::registration tailnet::logout(live& n, int64_t now_ms) {

@@ -132,6 +132,7 @@ private:
   tailnet(control_db& db, tailnet_options opts);
 
   registration refuse(errc code, std::string why) const;
+  registration accepted(const db_node& row) const;
   registration enroll(const machine_public_key& machine, const wire::register_request& req,
                       const live* existing, int64_t now_ms);
   registration logout(live& n, int64_t now_ms);
