@@ -30,6 +30,10 @@ namespace {
 
 using namespace std::chrono;
 
+// max_failed_handshakes is how many connections in a row may close before
+// the handshake completes until the session gives up (see connection_closed).
+constexpr int max_failed_handshakes = 3;
+
 // Unix seconds of a logout request: any time in the past means logout; this
 // is the value Tailscale's client sends.
 constexpr int64_t logout_expiry = 123;
@@ -49,6 +53,8 @@ struct session_state {
   std::vector<uint8_t> tx;
   paced_writer writer;
   bool reads_halted = false;
+  int failed_handshakes = 0;             // in a row, before `established`
+  steady_clock::time_point last_rx;      // liveness
   std::vector<shard_delta> outgoing;  // per shard: deltas of the current read
 };
 
@@ -114,6 +120,22 @@ void fail(caf::io::broker* self, session_state& st, const failure& err, bool fat
     schedule_reconnect(self, st);
 }
 
+// lost ends a connection that failed, retrying later. Connections that keep
+// failing before the handshake completes most likely meet a server with a
+// new key: after a few, the session gives up so the node looks it up again.
+void lost(caf::io::broker* self, session_state& st, const failure& why) {
+  bool mid_handshake = st.conn && !st.conn->established();
+  if (mid_handshake && ++st.failed_handshakes >= max_failed_handshakes) {
+    fail(self, st,
+         make_error(errc::handshake_failed, std::to_string(st.failed_handshakes)
+                                              + " handshakes in a row failed; last: "
+                                              + why.message()),
+         true);
+    return;
+  }
+  fail(self, st, why, false);
+}
+
 void connect(caf::io::broker* self, session_state& st) {
   if (st.stopped || st.connected)
     return;
@@ -129,6 +151,7 @@ void connect(caf::io::broker* self, session_state& st) {
   }
   st.hdl = self->add_scribe(*fd);
   st.connected = true;
+  st.last_rx = steady_clock::now();
   st.reads_halted = false;
   st.writer = paced_writer{};
   self->configure_read(st.hdl, caf::io::receive_policy::at_most(64 * 1024));
@@ -329,10 +352,15 @@ void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>&
   auto bytes = std::span{reinterpret_cast<const uint8_t*>(buf.data()), buf.size()};
   if (auto ok = st.conn->feed(bytes, st.rx); !ok) {
     TF_COUNTER("control_session_protocol_errors").add();
-    fail(self, st, ok.error(), ok.error().code == errc::unsupported_version);
+    if (ok.error().code == errc::unsupported_version)
+      fail(self, st, ok.error(), true);
+    else
+      lost(self, st, ok.error());
     return;
   }
+  st.last_rx = steady_clock::now();
   if (st.rx.established) {
+    st.failed_handshakes = 0;
     control_event ev;
     ev.what = control_event::kind::connected;
     tell_node(self, st, std::move(ev));
@@ -358,6 +386,7 @@ void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>&
 
 caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
   caf::anon_send(caf::actor_cast<caf::actor>(self), connect_atom::value);
+  caf::anon_send(caf::actor_cast<caf::actor>(self), tick_atom::value);
   return {
     [=](connect_atom) { connect(self, *st); },
     [=](const caf::io::new_data_msg& msg) { on_bytes(self, *st, msg.buf); },
@@ -367,7 +396,17 @@ caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
       if (!st->connected)
         return;
       st->connected = false;
-      fail(self, *st, make_error(errc::connection_lost, "control connection closed"), false);
+      lost(self, *st, make_error(errc::connection_lost, "control connection closed"));
+    },
+    [=](tick_atom) {
+      // Liveness: the server sends keep-alives; silence means a dead path.
+      if (st->connected && steady_clock::now() - st->last_rx > st->cfg.idle_timeout) {
+        TF_COUNTER("control_session_idle_reconnects").add();
+        fail(self, *st, make_error(errc::timeout, "no word from the server"), false);
+      }
+      if (!st->stopped)
+        caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st->cfg.idle_timeout / 4,
+                               tick_atom::value);
     },
     [=](logout_atom) -> caf::result<bool> {
       if (!st->registered)

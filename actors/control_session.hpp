@@ -36,6 +36,9 @@ struct control_session_config {
   std::shared_ptr<spdlog::logger> log;
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{10'000};
+  /// idle_timeout: reconnect when the server (which sends keep-alives) has
+  /// been silent this long.
+  std::chrono::milliseconds idle_timeout{120'000};
 };
 
 /// spawn_control_session starts the session broker; it connects at once.

@@ -241,6 +241,16 @@ void on_control(node_pointer self, control_event& ev) {
       on_registered(self, ev.reg);
       break;
     case control_event::kind::fatal:
+      if (ev.err.code == errc::handshake_failed && !st.cfg.control_key) {
+        // The server's key may have changed: look it up again.
+        st.last_error = ev.err.message();
+        st.cfg.log->info("control: {}; looking the server key up again", st.last_error);
+        forget_control(st.cfg.control_url);
+        self->send_exit(st.session, caf::exit_reason::user_shutdown);
+        st.session = nullptr;
+        resolve_control_async(self, seconds(1));
+        break;
+      }
       if (ev.err.code == errc::auth_key_invalid || ev.err.code == errc::auth_key_used
           || ev.err.code == errc::auth_key_expired || ev.err.code == errc::auth_key_missing)
         st.facts.login_pending = true;

@@ -212,5 +212,50 @@ CAF_TEST(a_restarted_node_keeps_its_id_and_force_login_re_registers) {
   CAF_CHECK(identity_of(**plain) == relogged);
 }
 
+CAF_TEST(nodes_look_the_server_key_up_again_when_it_changes) {
+  temp_dir dir;
+  auto db = dir.str("control.db");
+  auto first = start_control(sys, [&](auto& o) { o.db_path = db; });
+  CAF_REQUIRE(first.ok());
+  auto control_port = (*first)->control_port();
+  auto http_port = (*first)->http_port();
+  auto old_key = (*first)->public_key();
+  auto node = start_node(sys, *first, "rekeyed", durable_node(dir.str("rekeyed")));
+  CAF_REQUIRE(node.ok());
+  auto id = identity_of(**node).id;
+  CAF_REQUIRE(id != 0);
+  (*first)->stop();
+  first->server.reset();
+
+  CAF_MESSAGE("the operator rotates the server key while control is down");
+  {
+    auto store = control::control_db::open(db);
+    CAF_REQUIRE(store.ok());
+    CAF_REQUIRE((*store)->set_setting("server_machine_key",
+                                      machine_private_key::generate().to_string())
+                  .ok());
+  }
+  // Not start_control(): it would clear the node's cached key, which is
+  // exactly what the node must find out on its own.
+  control::coordination_server_options opts;
+  opts.db_path = db;
+  opts.control_port = control_port;
+  opts.http_port = http_port;
+  auto started = control::coordination_server::start(sys, opts);
+  CAF_REQUIRE(started.ok());
+  test_control second{std::move(*started), ""};
+  CAF_REQUIRE(second->public_key() != old_key);
+  CAF_MESSAGE("handshakes fail, the node fetches the new key and comes back");
+  auto failures = counter_value("control_channel_handshake_failed");
+  CAF_CHECK(wait_until(
+    [&] {
+      auto ids = online_ids(second);
+      return std::find(ids.begin(), ids.end(), id) != ids.end();
+    },
+    seconds(20)));
+  CAF_CHECK_GREATER(counter_value("control_channel_handshake_failed"), failures);
+  CAF_CHECK_EQUAL(identity_of(**node).id, id);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
 
