@@ -12,6 +12,8 @@ packages=(
   nlohmann-json3-dev libcpp-httplib-dev libjwt-dev
   # tools the tests drive for real
   curl iproute2 iputils-ping
+  # WireGuard interop test (scripts/wg-peer-netns.sh)
+  wireguard-go wireguard-tools python3
 )
 
 missing=()

@@ -10,6 +10,9 @@
 
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
+#include "bench/giant_tailnet/fake_control.hpp"
+
+#include <cstdio>
 
 namespace tf::bench {
 
@@ -33,7 +36,8 @@ void send_delta(caf::event_based_actor* self, driver_state& st, size_t i) {
   if (st.previous != 0)
     r.peers_removed.push_back(st.previous);
   st.previous = peer.id;
-  self->send(st.spec.server, actors::alt_atom::value, st.spec.self_id, std::move(r));
+  if (auto ok = st.spec.control->send({&r, 1}); !ok)
+    std::fprintf(stderr, "giant_tailnet: %s\n", ok.error().message().c_str());
 }
 
 void finish(caf::event_based_actor* self, driver_state& st) {
@@ -82,7 +86,8 @@ void start_pipelined(caf::event_based_actor* self, driver_state& st) {
     st.previous = peer.id;
   }
   st.t0 = clock_type::now();
-  self->send(st.spec.server, actors::alt_atom::value, st.spec.self_id, std::move(batch));
+  if (auto ok = st.spec.control->send(batch); !ok)
+    std::fprintf(stderr, "giant_tailnet: %s\n", ok.error().message().c_str());
 }
 
 caf::behavior driver_impl(caf::event_based_actor* self, std::shared_ptr<driver_state> st) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The benchmark's driver: an event-based actor that runs one variant's
-// operations against a node. One operation sends a delta (add a fresh peer,
-// remove the previous one) through the coordination server's alt map stream
-// and waits, without blocking a thread, until the node shows the new peer.
+// operations against a node. One operation writes a delta (add a fresh
+// peer, remove the previous one) into the fake control's connection and
+// waits, without blocking a thread, until the node shows the new peer.
 #pragma once
 
 #include <caf/actor.hpp>
@@ -21,12 +21,13 @@ enum class variant { no_watcher, bus_watcher, pipelined, full_rebuild };
 
 const char* variant_name(variant v);
 
+class fake_control;
+
 /// run_spec is one variant's run.
 struct run_spec {
   variant kind = variant::no_watcher;
-  caf::actor server;                      // coordination server actor
+  fake_control* control = nullptr;        // the driver writes deltas into it
   actors::node_actor node;
-  wire::node_id self_id = 0;              // the node's id at the server
   std::shared_ptr<const std::vector<wire::node>> peers;  // fresh peers, one per op
   size_t first = 0;                       // index of the first peer to use
   size_t ops = 0;

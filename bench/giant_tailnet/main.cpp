@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // giant_tailnet: Tailscale's BenchmarkGiantTailnet over tailfleet's real
-// control channel. A coordination server whose alt map stream is a
-// synthetic tailnet (as testcontrol's AltMapStream) sends one ephemeral node
-// a full netmap of N peers, then deltas that add a fresh peer and remove the
-// previous one. Prints a table (or JSON lines with --json).
+// control channel. A fake control (as testcontrol's AltMapStream) speaking
+// the real protocol over loopback TCP sends one ephemeral node a full
+// netmap of N synthetic peers, then deltas that add a fresh peer and remove
+// the previous one. Prints a table (or JSON lines with --json).
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -20,10 +20,10 @@
 #include <mutex>
 
 #include "bench/giant_tailnet/driver.hpp"
+#include "bench/giant_tailnet/fake_control.hpp"
 #include "bench/giant_tailnet/stats.hpp"
 #include "bench/giant_tailnet/tcp_floor.hpp"
 #include "nodes/actor_system_setup.hpp"
-#include "nodes/control/coordination_server.hpp"
 #include "nodes/local_client.hpp"
 #include "nodes/server.hpp"
 #include "runtime/control_conn.hpp"
@@ -86,56 +86,48 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n,
   fresh->reserve(total_ops);
   for (size_t i = 0; i < total_ops; ++i)
     fresh->push_back(test::make_peer(n + 2 + i));
-  std::atomic<int64_t> hook_at{0};
-  control::coordination_server_options copts;
-  copts.tailnet.domain = test::synthetic_domain;
-  copts.server.alt = [&](const wire::node& self, const wire::map_request&) {
-    hook_at = steady_clock::now().time_since_epoch().count();
-    wire::map_response r;
-    r.self = self;
-    r.peers = std::move(*initial);
-    r.dns = wire::dns_config{};
-    r.domain = test::synthetic_domain;
-    r.user_profiles.push_back({test::synthetic_user, "bench@largetailnet", "Bench", ""});
-    r.control_time = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-    return std::optional<wire::map_response>{std::move(r)};
-  };
-  auto control = control::coordination_server::start(sys, copts);
+  auto control = fake_control::listen();
   if (!control)
     throw std::runtime_error(control.error().message());
-  control::auth_key_spec spec;
-  spec.ephemeral = true;
-  auto key = (*control)->create_auth_key(spec);
-  if (!key)
-    throw std::runtime_error(key.error().message());
   // RSS before the synthetic map exists: the growth measured after the map
   // was sent and applied is what the node keeps (the map itself is freed).
   auto rss_before = rss_bytes();
-  initial->reserve(n);
+  wire::map_response full;
+  full.peers.emplace();
+  full.peers->reserve(n);
   for (wire::node_id id = 2; id <= n + 1; ++id)
-    initial->push_back(test::make_peer(id));
+    full.peers->push_back(test::make_peer(id));
+  full.dns = wire::dns_config{};
+  full.domain = test::synthetic_domain;
+  full.user_profiles.push_back({test::synthetic_user, "bench@largetailnet", "Bench", ""});
 
   server_options so;
   so.hostname = "largetailnet-bench";
   so.ephemeral = true;
   so.store = make_memory_store();
-  so.auth_key = *key;
+  so.auth_key = "tskey-bench";  // the fake control accepts any key
   so.control_url = (*control)->url();
+  so.control_key = (*control)->public_key().to_string();
   so.num_shards = opt.shards;
   auto quiet = std::make_shared<spdlog::logger>("bench");
   quiet->set_level(spdlog::level::off);
   so.user_log = quiet;
   server node{sys, so};
+  if (auto ok = node.start(); !ok)
+    throw std::runtime_error("start: " + ok.error().message());
+  auto sent_at = (*control)->serve_node(std::move(full));
+  if (!sent_at)
+    throw std::runtime_error("fake control: " + sent_at.error().message());
   auto st = node.up(seconds(120));
   if (!st)
     throw std::runtime_error("up: " + st.error().message());
   auto lc = node.local_client();
   lc.timeout = seconds(120);
   auto status = lc.status(); // answered by the shards after their full load
-  auto applied_at = steady_clock::now().time_since_epoch().count();
+  auto applied_at = steady_clock::now();
   if (!status || status->num_peers != n)
     throw std::runtime_error("initial netmap not applied");
-  double initial_ms = static_cast<double>(applied_at - hook_at.load()) / 1e6;
+  double initial_ms = duration<double, std::milli>(applied_at - *sent_at).count();
   auto rss_after = rss_bytes();
   size_t index_bytes = 0;
   size_t record_bytes = 0;
@@ -151,7 +143,6 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n,
         },
         [](caf::error&) {});
   }
-  auto self_id = st->self->id;
   if (!opt.json)
     std::printf("N=%zu: RSS %+.0f MB; per peer: records %.0f B, shard indexes %.0f B, intern "
                 "table %.0f B\n",
@@ -185,9 +176,8 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n,
   auto run = [&](variant v, size_t ops) {
     run_spec rs;
     rs.kind = v;
-    rs.server = (*control)->actor();
+    rs.control = control->get();
     rs.node = node.actor();
-    rs.self_id = self_id;
     rs.peers = fresh;
     rs.first = used;
     rs.ops = ops;
@@ -242,8 +232,10 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n,
   floor.bytes_per_peer = bytes_per_peer;
   floor.index_bytes_per_peer = static_cast<double>(index_bytes) / static_cast<double>(n);
   rows.push_back(floor);
+  // The node logs out when it closes: the fake control confirms it.
+  std::thread logout{[&] { (*control)->answer_logout(seconds(5)); }};
   static_cast<void>(node.close());
-  (*control)->stop();
+  logout.join();
   return rows;
 }
 
