@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+// Header validation for inbound packets (see ip_check.hpp). Pure; any thread.
+#include "netstack/ip_check.hpp"
+
+namespace tf::netstack {
+
+namespace {
+
+uint16_t be16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+
+bool supported(uint8_t proto, int version) {
+  return proto == 6 || proto == 17 || (version == 4 ? proto == 1 : proto == 58);
+}
+
+ip_drop check_v4(std::span<const uint8_t> pkt, ip_view& out) {
+  if (pkt.size() < 20) {
+    return ip_drop::truncated;
+  }
+  const uint8_t* h = pkt.data();
+  size_t ihl = size_t{h[0] & 0x0fu} * 4;
+  if (ihl < 20 || ihl > pkt.size()) {
+    return ip_drop::bad_header_length;
+  }
+  size_t total = be16(h + 2);
+  if (total < ihl || total > pkt.size()) {
+    return ip_drop::bad_total_length;
+  }
+  if (inet_fold(inet_sum(pkt.first(ihl))) != 0) {
+    return ip_drop::bad_checksum;
+  }
+  const uint8_t* src = h + 12;
+  bool src_multicast = (src[0] & 0xf0) == 0xe0;
+  bool src_broadcast = src[0] == 255 && src[1] == 255 && src[2] == 255 && src[3] == 255;
+  bool src_zero = (src[0] | src[1] | src[2] | src[3]) == 0;
+  if (src_multicast || src_broadcast || src_zero) {
+    return ip_drop::bad_source;
+  }
+  uint16_t frag = be16(h + 6);
+  if ((frag & 0x2000) != 0 || (frag & 0x1fff) != 0) {
+    return ip_drop::fragment;
+  }
+  if (!supported(h[9], 4)) {
+    return ip_drop::unsupported_protocol;
+  }
+  out.version = 4;
+  out.protocol = h[9];
+  out.header_len = static_cast<uint16_t>(ihl);
+  out.total_len = static_cast<uint16_t>(total);
+  out.src = src;
+  out.dst = h + 16;
+  return ip_drop::none;
+}
+
+ip_drop check_v6(std::span<const uint8_t> pkt, ip_view& out) {
+  if (pkt.size() < 40) {
+    return ip_drop::truncated;
+  }
+  const uint8_t* h = pkt.data();
+  size_t total = size_t{be16(h + 4)} + 40;
+  if (total > pkt.size() || total > 0xffff) {
+    return ip_drop::bad_total_length;
+  }
+  const uint8_t* src = h + 8;
+  bool src_zero = true;
+  for (int i = 0; i < 16; ++i) {
+    src_zero = src_zero && src[i] == 0;
+  }
+  if (src[0] == 0xff || src_zero) {
+    return ip_drop::bad_source;
+  }
+  if (h[6] == 44) {
+    return ip_drop::fragment;
+  }
+  if (!supported(h[6], 6)) {
+    return ip_drop::unsupported_protocol;
+  }
+  out.version = 6;
+  out.protocol = h[6];
+  out.header_len = 40;
+  out.total_len = static_cast<uint16_t>(total);
+  out.src = src;
+  out.dst = h + 24;
+  return ip_drop::none;
+}
+
+} // namespace
+
+std::string_view drop_counter_name(ip_drop reason) {
+  switch (reason) {
+    case ip_drop::none: return "netstack_rx_ok";
+    case ip_drop::truncated: return "netstack_rx_truncated";
+    case ip_drop::bad_version: return "netstack_rx_bad_version";
+    case ip_drop::bad_header_length: return "netstack_rx_bad_header_length";
+    case ip_drop::bad_total_length: return "netstack_rx_bad_total_length";
+    case ip_drop::bad_checksum: return "netstack_rx_bad_checksum";
+    case ip_drop::bad_source: return "netstack_rx_bad_source";
+    case ip_drop::fragment: return "netstack_rx_fragment";
+    case ip_drop::unsupported_protocol: return "netstack_rx_unsupported_protocol";
+  }
+  return "netstack_rx_unknown_drop";
+}
+
+ip_drop check_ip_packet(std::span<const uint8_t> pkt, ip_view& out) {
+  if (pkt.empty()) {
+    return ip_drop::truncated;
+  }
+  switch (pkt[0] >> 4) {
+    case 4: return check_v4(pkt, out);
+    case 6: return check_v6(pkt, out);
+    default: return ip_drop::bad_version;
+  }
+}
+
+uint32_t inet_sum(std::span<const uint8_t> data, uint32_t sum) {
+  size_t i = 0;
+  for (; i + 1 < data.size(); i += 2) {
+    sum += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
+    if (sum & 0x80000000u) {
+      sum = (sum & 0xffff) + (sum >> 16);
+    }
+  }
+  if (i < data.size()) {
+    sum += static_cast<uint32_t>(data[i] << 8);
+  }
+  return sum;
+}
+
+uint16_t inet_fold(uint32_t sum) {
+  while (sum >> 16) {
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
+
+} // namespace tf::netstack

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+// Inbound packets: validate, check the destination is the node's own
+// address, answer echo requests, and hand TCP/UDP to lwIP through its
+// exported ip_data (lwIP's ip4_input/ip6_input are never used: they would
+// accept any local address and forward the rest). Runs under the core lock;
+// re-entrant calls (from a sink) are deferred, never recursive.
+#include <utility>
+#include <vector>
+
+#include "netstack/core_lock.hpp"
+#include "netstack/icmp_echo.hpp"
+#include "netstack/ip_check.hpp"
+#include "netstack/stack_internal.hpp"
+#include "netstack/tcp_park.hpp"
+#include "runtime/counters.hpp"
+
+namespace tf::netstack {
+
+namespace detail {
+
+namespace {
+
+// deferred: packets delivered while the core lock was already held.
+// guards: the core lock.
+struct deferred_queue {
+  std::vector<std::pair<node_id, std::vector<uint8_t>>> items;
+  bool drain_scheduled = false; // a sys_timeout on the tcpip thread is pending
+};
+
+deferred_queue& deferred() {
+  static deferred_queue& q = *new deferred_queue;
+  return q;
+}
+
+void count_drop(ip_drop reason) {
+  // One counter object per reason, looked up once.
+  static counter* counters[] = {
+    &get_counter(drop_counter_name(ip_drop::none)),
+    &get_counter(drop_counter_name(ip_drop::truncated)),
+    &get_counter(drop_counter_name(ip_drop::bad_version)),
+    &get_counter(drop_counter_name(ip_drop::bad_header_length)),
+    &get_counter(drop_counter_name(ip_drop::bad_total_length)),
+    &get_counter(drop_counter_name(ip_drop::bad_checksum)),
+    &get_counter(drop_counter_name(ip_drop::bad_source)),
+    &get_counter(drop_counter_name(ip_drop::fragment)),
+    &get_counter(drop_counter_name(ip_drop::unsupported_protocol)),
+  };
+  counters[static_cast<size_t>(reason)]->add();
+}
+
+void answer_icmp_locked(node_state& node, const ip_view& v, std::span<const uint8_t> pkt) {
+  thread_local std::vector<uint8_t> reply;
+  switch (make_echo_reply(v, pkt, reply)) {
+    case echo_result::reply:
+      TF_COUNTER("netstack_icmp_echo_replied").add();
+      emit_locked(node, reply);
+      break;
+    case echo_result::not_echo:
+      TF_COUNTER("netstack_rx_icmp_ignored").add();
+      break;
+    case echo_result::bad_message:
+      TF_COUNTER("netstack_rx_icmp_malformed").add();
+      break;
+  }
+}
+
+// to_lwip_input feeds a TCP or UDP packet to lwIP the way ip4_input/
+// ip6_input would, minus their address acceptance and forwarding.
+void to_lwip_input(const ip_view& v, std::span<const uint8_t> pkt) {
+  pbuf* p = pbuf_alloc(PBUF_RAW, v.total_len, PBUF_RAM);
+  if (p == nullptr) {
+    TF_COUNTER("netstack_rx_no_memory").add();
+    return;
+  }
+  pbuf_take(p, pkt.data(), v.total_len);
+  netif* nif = the_netif();
+  ip_data.current_netif = nif;
+  ip_data.current_input_netif = nif;
+  ip_data.current_ip_header_tot_len = v.header_len;
+  if (v.version == 4) {
+    auto* h = static_cast<const ip_hdr*>(p->payload);
+    ip_data.current_ip4_header = h;
+    ip_data.current_ip6_header = nullptr;
+    ip_addr_copy_from_ip4(ip_data.current_iphdr_src, h->src);
+    ip_addr_copy_from_ip4(ip_data.current_iphdr_dest, h->dest);
+  } else {
+    auto* h = static_cast<ip6_hdr*>(p->payload);
+    ip_data.current_ip4_header = nullptr;
+    ip_data.current_ip6_header = h;
+    ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_src, h->src);
+    ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_dest, h->dest);
+  }
+  pbuf_remove_header(p, v.header_len);
+  if (v.protocol == IP_PROTO_TCP) {
+    unpark_for_segment_locked(v, pkt); // so tcp_input finds it at the list head
+    tcp_input(p, nif);
+  } else {
+    udp_input(p, nif);
+  }
+  ip_data.current_netif = nullptr;
+  ip_data.current_input_netif = nullptr;
+  ip_data.current_ip4_header = nullptr;
+  ip_data.current_ip6_header = nullptr;
+  ip_data.current_ip_header_tot_len = 0;
+  ip_addr_set_zero(&ip_data.current_iphdr_src);
+  ip_addr_set_zero(&ip_data.current_iphdr_dest);
+  if (v.protocol == IP_PROTO_TCP) {
+    after_input_locked();
+  }
+}
+
+void drain_on_tcpip_thread(void*) {
+  deferred().drain_scheduled = false;
+  drain_deferred_locked();
+}
+
+} // namespace
+
+void deliver_locked(node_id id, std::span<const uint8_t> pkt) {
+  node_state* node = find_node_locked(id);
+  if (node == nullptr) {
+    TF_COUNTER("netstack_rx_unknown_node").add();
+    return;
+  }
+  ip_view v;
+  if (auto reason = check_ip_packet(pkt, v); reason != ip_drop::none) {
+    count_drop(reason);
+    return;
+  }
+  bool for_node = v.version == 4
+                    ? std::memcmp(v.dst, node->v4.bytes().data(), 4) == 0
+                    : node->has_v6() && std::memcmp(v.dst, node->v6.bytes().data(), 16) == 0;
+  if (!for_node) {
+    TF_COUNTER("netstack_rx_not_for_node").add();
+    return;
+  }
+  if (v.protocol == 1 || v.protocol == 58) {
+    answer_icmp_locked(*node, v, pkt);
+    return;
+  }
+  to_lwip_input(v, pkt);
+}
+
+void defer_locked(node_id id, std::span<const uint8_t> pkt) {
+  auto& q = deferred();
+  q.items.emplace_back(id, std::vector<uint8_t>(pkt.begin(), pkt.end()));
+  if (on_tcpip_thread() && !q.drain_scheduled) {
+    q.drain_scheduled = true;
+    sys_timeout(0, drain_on_tcpip_thread, nullptr);
+  }
+}
+
+void drain_deferred_locked() {
+  auto& q = deferred();
+  std::vector<std::pair<node_id, std::vector<uint8_t>>> batch;
+  while (!q.items.empty()) {
+    batch.swap(q.items);
+    for (auto& [id, bytes] : batch) {
+      deliver_locked(id, bytes);
+    }
+    batch.clear();
+  }
+}
+
+} // namespace detail
+
+void deliver(node_id id, std::span<const uint8_t> ip_packet) {
+  core_guard g;
+  if (core_depth() > 1 || on_tcpip_thread()) {
+    detail::defer_locked(id, ip_packet);
+    return;
+  }
+  detail::deliver_locked(id, ip_packet);
+}
+
+void deliver_batch(std::span<const inbound_packet> packets) {
+  core_guard g;
+  bool nested = core_depth() > 1 || on_tcpip_thread();
+  for (const auto& p : packets) {
+    if (nested) {
+      detail::defer_locked(p.node, p.bytes);
+    } else {
+      detail::deliver_locked(p.node, p.bytes);
+    }
+  }
+}
+
+} // namespace tf::netstack

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+// socket_base: what a node owns in lwIP (connection, listener, UDP socket).
+// The node table calls node_gone_locked when the node is removed. Guarded by
+// the core lock; no lwIP types here so public headers can include it.
+#pragma once
+
+namespace tf::netstack::detail {
+
+struct node_state;
+
+/// socket_base is registered with its node while it holds lwIP pcbs.
+class socket_base {
+public:
+  virtual ~socket_base() = default;
+  /// node_gone_locked frees the socket's pcbs and fails waiters with
+  /// errc::closed ("node removed"). The node pointer is invalid afterwards.
+  virtual void node_gone_locked() = 0;
+};
+
+} // namespace tf::netstack::detail

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: Apache-2.0
+// tcp_core (see tcp_core.hpp): lwIP callbacks in, buffered bytes out. All
+// code here runs under the core lock. The pcb pointer is dropped the moment
+// lwIP may free it (error callback, or both FINs seen), never used after.
+#include "netstack/tcp_core.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "netstack/core_lock.hpp"
+#include "netstack/stack_internal.hpp"
+#include "netstack/tcp_park.hpp"
+#include "runtime/counters.hpp"
+
+namespace tf::netstack {
+
+struct tcp_core_callbacks {
+  static err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err) {
+    auto* c = static_cast<tcp_core*>(arg);
+    if (c == nullptr) {
+      if (p != nullptr) {
+        pbuf_free(p);
+      }
+      return ERR_OK;
+    }
+    if (p == nullptr) {
+      c->fin_ = true;
+      if (c->wr_shut_) {
+        c->detach_locked(); // both FINs seen: lwIP may free the pcb silently (TIME_WAIT)
+        c->phase_ = tcp_core::phase::done;
+      }
+      c->notify_locked();
+      if (c->events_.on_close) {
+        c->events_.on_close(nullptr);
+      }
+      return ERR_OK;
+    }
+    c->rx_len_ += p->tot_len;
+    c->rx_.push_back(p);
+    c->notify_locked();
+    if (c->events_.on_data) {
+      c->events_.on_data(c->rx_len_);
+    }
+    return ERR_OK;
+  }
+
+  static err_t on_sent(void* arg, tcp_pcb*, u16_t) {
+    auto* c = static_cast<tcp_core*>(arg);
+    if (c != nullptr) {
+      c->notify_locked();
+      if (c->events_.on_writable) {
+        c->events_.on_writable(c->writable_locked());
+      }
+    }
+    return ERR_OK;
+  }
+
+  static err_t on_connected(void* arg, tcp_pcb*, err_t) {
+    auto* c = static_cast<tcp_core*>(arg);
+    if (c != nullptr) {
+      c->phase_ = tcp_core::phase::open;
+      c->notify_locked();
+      if (c->events_.on_writable) {
+        c->events_.on_writable(c->writable_locked());
+      }
+    }
+    return ERR_OK;
+  }
+
+  static void on_err(void* arg, err_t err) {
+    auto* c = static_cast<tcp_core*>(arg);
+    if (c == nullptr) {
+      return;
+    }
+    c->parked_ = false; // only pcbs in lwIP's lists get errors: never a parked one
+    c->pcb_ = nullptr;  // lwIP frees it after this callback
+    bool connecting = c->phase_ == tcp_core::phase::connecting;
+    std::string to = c->remote_.to_string();
+    switch (err) {
+      case ERR_RST:
+        c->fail_locked(connecting ? make_error(errc::connection_lost, "connection refused by " + to)
+                                  : make_error(errc::connection_lost, "connection reset by " + to));
+        break;
+      case ERR_CLSD:
+        c->fail_locked(make_error(errc::closed, "connection closed by " + to));
+        break;
+      default:
+        c->fail_locked(connecting ? make_error(errc::timeout, "no answer from " + to)
+                                  : make_error(errc::connection_lost, "connection to " + to
+                                                                        + " timed out"));
+        break;
+    }
+  }
+};
+
+tcp_recv_fn detail::core_recv_fn() {
+  return tcp_core_callbacks::on_recv;
+}
+
+void detail::park_access::set_parked(void* core_arg, bool parked) {
+  static_cast<tcp_core*>(core_arg)->parked_ = parked;
+}
+
+void tcp_core::unpark_locked() {
+  if (parked_ && pcb_ != nullptr) {
+    detail::unpark_locked(pcb_);
+  }
+  parked_ = false;
+}
+
+std::shared_ptr<tcp_core> tcp_core::attach_locked(detail::node_state* node, tcp_pcb* pcb,
+                                                  phase initial) {
+  std::shared_ptr<tcp_core> c(new tcp_core, [](tcp_core* p) {
+    core_guard g;
+    delete p;
+  });
+  c->pcb_ = pcb;
+  c->node_ = node;
+  c->phase_ = initial;
+  c->local_ = {from_lwip(pcb->local_ip), pcb->local_port};
+  c->remote_ = {from_lwip(pcb->remote_ip), pcb->remote_port};
+  node->sockets.insert(c.get());
+  tcp_arg(pcb, c.get());
+  tcp_recv(pcb, tcp_core_callbacks::on_recv);
+  tcp_sent(pcb, tcp_core_callbacks::on_sent);
+  tcp_err(pcb, tcp_core_callbacks::on_err);
+  tcp_nagle_disable(pcb);
+  return c;
+}
+
+tcp_core::~tcp_core() {
+  close_locked();
+  if (node_ != nullptr) {
+    node_->sockets.erase(this);
+  }
+}
+
+result<void> tcp_core::connect_locked(const ip_endpoint& dst) {
+  if (pcb_ == nullptr || phase_ != phase::connecting) {
+    return make_error(errc::closed, "connection not in its connecting phase");
+  }
+  ip_addr_t to = to_lwip(dst.addr);
+  remote_ = dst;
+  if (err_t e = tcp_connect(pcb_, &to, dst.port, tcp_core_callbacks::on_connected); e != ERR_OK) {
+    return make_error(errc::internal, "tcp_connect failed: lwIP error " + std::to_string(e));
+  }
+  return {};
+}
+
+size_t tcp_core::writable_locked() const {
+  if (pcb_ == nullptr || wr_shut_ || closed_ || phase_ != phase::open
+      || tcp_sndqueuelen(pcb_) + 1 >= TCP_SND_QUEUELEN) {
+    return 0;
+  }
+  return tcp_sndbuf(pcb_);
+}
+
+size_t tcp_core::read_locked(std::span<uint8_t> out, bool ack) {
+  size_t done = 0;
+  while (done < out.size() && !rx_.empty()) {
+    pbuf* p = rx_.front();
+    size_t n = std::min<size_t>(p->tot_len - rx_off_, out.size() - done);
+    pbuf_copy_partial(p, out.data() + done, static_cast<u16_t>(n), static_cast<u16_t>(rx_off_));
+    done += n;
+    rx_off_ += n;
+    if (rx_off_ == p->tot_len) {
+      rx_.pop_front();
+      pbuf_free(p);
+      rx_off_ = 0;
+    }
+  }
+  rx_len_ -= done;
+  if (ack) {
+    recved_locked(done);
+  } else {
+    unacked_ += done;
+  }
+  return done;
+}
+
+void tcp_core::ack_locked(size_t n) {
+  n = std::min(n, unacked_);
+  unacked_ -= n;
+  recved_locked(n);
+}
+
+void tcp_core::recved_locked(size_t n) {
+  if (n > 0) {
+    unpark_locked();
+  }
+  while (pcb_ != nullptr && n > 0) {
+    auto chunk = static_cast<u16_t>(std::min<size_t>(n, 0xffff));
+    tcp_recved(pcb_, chunk);
+    n -= chunk;
+  }
+}
+
+size_t tcp_core::write_locked(std::span<const uint8_t> data) {
+  if (!data.empty()) {
+    unpark_locked();
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    size_t room = writable_locked();
+    if (room == 0) {
+      break;
+    }
+    size_t segs = TCP_SND_QUEUELEN - 1 - tcp_sndqueuelen(pcb_);
+    size_t n = std::min({room, data.size() - done, segs * tcp_mss(pcb_), size_t{0xffff}});
+    err_t e = ERR_MEM;
+    while (n > 0 && (e = tcp_write(pcb_, data.data() + done, static_cast<u16_t>(n),
+                                   TCP_WRITE_FLAG_COPY)) == ERR_MEM) {
+      n = n > tcp_mss(pcb_) ? n / 2 : 0; // the segment queue is full: try less
+    }
+    if (e != ERR_OK) {
+      break;
+    }
+    done += n;
+  }
+  if (done > 0) {
+    tcp_output(pcb_);
+  }
+  return done;
+}
+
+result<void> tcp_core::shutdown_write_locked() {
+  if (error_) {
+    return *error_;
+  }
+  if (closed_) {
+    return make_error(errc::closed, "connection closed");
+  }
+  if (wr_shut_) {
+    return {};
+  }
+  if (pcb_ == nullptr || phase_ != phase::open) {
+    return make_error(errc::closed, "connection not open");
+  }
+  wr_shut_ = true;
+  unpark_locked();
+  tcp_shutdown(pcb_, 0, 1);
+  if (fin_) {
+    detach_locked(); // LAST_ACK: lwIP finishes and frees the pcb itself
+    phase_ = phase::done;
+  }
+  notify_locked();
+  return {};
+}
+
+void tcp_core::close_locked() {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  for (pbuf* p : rx_) {
+    pbuf_free(p);
+  }
+  rx_.clear();
+  rx_len_ = 0;
+  if (pcb_ != nullptr) {
+    tcp_pcb* p = pcb_;
+    detach_locked();
+    if (tcp_close(p) != ERR_OK) {
+      tcp_abort(p);
+    }
+  }
+  phase_ = phase::done;
+  if (!error_) {
+    error_ = make_error(errc::closed, "connection closed");
+  }
+  notify_locked();
+}
+
+void tcp_core::abort_locked() {
+  if (pcb_ != nullptr) {
+    tcp_pcb* p = pcb_;
+    detach_locked();
+    tcp_abort(p);
+  }
+  close_locked();
+}
+
+void tcp_core::set_events_locked(conn_events events) {
+  events_ = std::move(events);
+}
+
+void tcp_core::node_gone_locked() {
+  if (pcb_ != nullptr) {
+    tcp_pcb* p = pcb_;
+    detach_locked();
+    tcp_abort(p);
+  }
+  node_ = nullptr;
+  fail_locked(make_error(errc::closed, "node removed"));
+}
+
+void tcp_core::detach_locked() {
+  if (pcb_ == nullptr) {
+    return;
+  }
+  unpark_locked(); // lwIP's close/abort expect the pcb on its list
+  tcp_arg(pcb_, nullptr);
+  if (pcb_->state != LISTEN) {
+    tcp_recv(pcb_, nullptr);
+    tcp_sent(pcb_, nullptr);
+  }
+  tcp_err(pcb_, nullptr);
+  pcb_ = nullptr;
+}
+
+void tcp_core::fail_locked(failure f) {
+  phase_ = phase::done;
+  if (error_) {
+    notify_locked();
+    return;
+  }
+  error_ = std::move(f);
+  notify_locked();
+  if (events_.on_close) {
+    events_.on_close(&*error_);
+  }
+}
+
+void tcp_core::notify_locked() {
+  cv_.notify_all();
+}
+
+} // namespace tf::netstack

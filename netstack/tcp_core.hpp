@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+// tcp_core: one TCP connection of one node, the callback face under the
+// blocking conn API, the fd bridge and (later) the actor face. Every member
+// function ending in _locked needs the core lock; event callbacks run with
+// it held and must not block. Never buffers more than the TCP window: data
+// is acked to the peer (tcp_recved) only when its owner consumes it.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "netstack/socket_base.hpp"
+#include "netstack/stack.hpp"
+#include "runtime/ip.hpp"
+#include "runtime/result.hpp"
+
+struct tcp_pcb;
+struct pbuf;
+
+namespace tf::netstack {
+
+namespace detail {
+struct park_access;
+} // namespace detail
+
+/// conn_events are a connection's callbacks. They run with the core lock
+/// held (tcpip thread or a thread delivering packets): never block; calling
+/// the connection's _locked functions is allowed. Capture the connection
+/// weakly (a strong capture is a reference cycle).
+struct conn_events {
+  /// on_data: `readable` bytes are buffered. The credit: the peer may send at
+  /// most one TCP window (64 KiB) beyond the bytes acked so far, and bytes
+  /// are acked only by read_locked(.., true) or ack_locked().
+  std::function<void(size_t readable)> on_data;
+  /// on_writable: the connection opened or send-buffer space was freed.
+  std::function<void(size_t writable)> on_writable;
+  /// on_close: nullptr when the peer finished sending (EOF; buffered data is
+  /// still readable), else the failure that ended the connection.
+  std::function<void(const failure* error)> on_close;
+};
+
+/// tcp_core is one connection. Shared ownership (std::shared_ptr); the last
+/// owner's release closes it gracefully (taking the core lock itself).
+class tcp_core : public detail::socket_base {
+public:
+  enum class phase : uint8_t { connecting, open, done };
+
+  /// attach_locked wraps an lwIP pcb (connecting or accepted) for `node`.
+  static std::shared_ptr<tcp_core> attach_locked(detail::node_state* node, tcp_pcb* pcb,
+                                                 phase initial);
+  ~tcp_core() override;
+
+  // -- state ------------------------------------------------------------------
+  phase phase_locked() const noexcept { return phase_; }
+  /// readable_locked is the number of buffered bytes not yet read.
+  size_t readable_locked() const noexcept { return rx_len_; }
+  /// eof_locked: the peer finished sending and every byte was read.
+  bool eof_locked() const noexcept { return fin_ && rx_len_ == 0; }
+  /// error_locked is the failure that ended the connection (or nullptr).
+  const failure* error_locked() const noexcept { return error_ ? &*error_ : nullptr; }
+  /// write_shut_locked: shutdown_write ran (no more writes).
+  bool write_shut_locked() const noexcept { return wr_shut_; }
+  /// writable_locked is how many bytes write_locked would take now.
+  size_t writable_locked() const;
+  const ip_endpoint& local() const noexcept { return local_; }
+  const ip_endpoint& remote() const noexcept { return remote_; }
+
+  /// connect_locked sends the SYN of a connection attached in the
+  /// connecting phase; the phase turns open or done (with an error).
+  result<void> connect_locked(const ip_endpoint& dst);
+
+  // -- data -------------------------------------------------------------------
+  /// read_locked copies up to out.size() buffered bytes. With ack, the bytes
+  /// reopen the window at once; without, they stay charged to the window
+  /// until ack_locked (for owners that forward them somewhere first).
+  size_t read_locked(std::span<uint8_t> out, bool ack = true);
+  /// ack_locked reopens the window by `n` bytes taken with ack = false.
+  void ack_locked(size_t n);
+  /// write_locked queues up to writable_locked() bytes and sends them.
+  size_t write_locked(std::span<const uint8_t> data);
+  /// shutdown_write_locked sends FIN after the queued data; reads go on.
+  result<void> shutdown_write_locked();
+  /// close_locked closes both directions gracefully (an RST if unread data
+  /// remains, like Linux). Further calls fail with errc::closed.
+  void close_locked();
+  /// abort_locked resets the connection (RST to the peer).
+  void abort_locked();
+
+  // -- waiting and events -------------------------------------------------------
+  /// cv is notified on every state change; wait on it with core_lock.
+  std::condition_variable_any& cv() noexcept { return cv_; }
+  /// set_events_locked installs the callbacks (empty ones to stop). Never
+  /// call it from inside one of the connection's own callbacks.
+  void set_events_locked(conn_events events);
+
+  void node_gone_locked() override;
+
+private:
+  tcp_core() = default;
+  void detach_locked();
+  void fail_locked(failure f);
+  void notify_locked();
+  void recved_locked(size_t n);
+  void unpark_locked();
+  friend struct tcp_core_callbacks;
+  friend struct detail::park_access;
+
+  tcp_pcb* pcb_ = nullptr;
+  detail::node_state* node_ = nullptr;
+  std::deque<pbuf*> rx_;
+  size_t rx_off_ = 0;   // bytes already read from rx_.front()
+  size_t rx_len_ = 0;   // unread bytes in rx_
+  size_t unacked_ = 0;  // read with ack = false, not yet acked
+  bool fin_ = false;    // the peer sent FIN
+  bool wr_shut_ = false;
+  bool closed_ = false; // close_locked/abort_locked ran
+  bool parked_ = false; // the pcb is off lwIP's active list (tcp_park.hpp)
+  phase phase_ = phase::connecting;
+  std::optional<failure> error_;
+  conn_events events_;
+  std::condition_variable_any cv_;
+  ip_endpoint local_;
+  ip_endpoint remote_;
+};
+
+} // namespace tf::netstack

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+// Inbound packet handling of the shared stack: header validation tables,
+// drops counted per reason, foreign and unknown destinations, ICMP/ICMPv6
+// echo replies, a SYN to a closed port answered by RST through lwIP, and
+// random garbage that must never crash.
+#define CAF_SUITE netstack_packets
+#include <caf/test/unit_test_impl.hpp>
+
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "netstack/ip_check.hpp"
+#include "netstack/stack.hpp"
+#include "runtime/counters.hpp"
+#include "tests/netstack/packet_util.hpp"
+
+using namespace tf;
+using namespace tf::netstack;
+using namespace tf::netstack::testing;
+
+namespace {
+
+const ip_addr node4 = *ip_addr::parse("100.64.50.1");
+const ip_addr node6 = *ip_addr::parse("fd7a:115c:a1e0::3201");
+const ip_addr peer4 = *ip_addr::parse("100.64.50.2");
+const ip_addr peer6 = *ip_addr::parse("fd7a:115c:a1e0::3202");
+
+std::vector<uint8_t> good_v4() {
+  return tcp_syn(peer4, 40000, node4, 81);
+}
+
+std::vector<uint8_t> good_v6() {
+  return tcp_syn(peer6, 40000, node6, 81);
+}
+
+std::vector<uint8_t> prefix(std::vector<uint8_t> p, size_t n) {
+  p.resize(n);
+  return p;
+}
+
+template <class F>
+std::vector<uint8_t> edit(std::vector<uint8_t> p, F f) {
+  f(p);
+  return p;
+}
+
+// Re-seal the IPv4 header checksum after an edit.
+void reseal(std::vector<uint8_t>& p) {
+  size_t ihl = size_t{p[0] & 0x0fu} * 4;
+  p[10] = p[11] = 0;
+  put16(p, 10, inet_fold(inet_sum({p.data(), std::min(ihl, p.size())})));
+}
+
+struct bad_case {
+  std::string name;
+  std::vector<uint8_t> input;
+  ip_drop want;
+};
+
+std::vector<bad_case> bad_cases() {
+  return {
+    {"empty", {}, ip_drop::truncated},
+    {"v4 19 bytes", prefix(good_v4(), 19), ip_drop::truncated},
+    {"version 5", edit(good_v4(), [](auto& p) { p[0] = 0x55; }), ip_drop::bad_version},
+    {"version 0", edit(good_v4(), [](auto& p) { p[0] = 0x05; }), ip_drop::bad_version},
+    {"ihl 4", edit(good_v4(), [](auto& p) { p[0] = 0x44; reseal(p); }), ip_drop::bad_header_length},
+    {"ihl beyond packet", edit(good_v4(), [](auto& p) { p.resize(24); p[0] = 0x4f; }),
+     ip_drop::bad_header_length},
+    {"total length beyond packet", edit(good_v4(), [](auto& p) { put16(p, 2, 200); reseal(p); }),
+     ip_drop::bad_total_length},
+    {"total length below ihl", edit(good_v4(), [](auto& p) { put16(p, 2, 19); reseal(p); }),
+     ip_drop::bad_total_length},
+    {"bad checksum", edit(good_v4(), [](auto& p) { p[10] ^= 0x01; }), ip_drop::bad_checksum},
+    {"multicast source", edit(good_v4(), [](auto& p) { p[12] = 224; reseal(p); }), ip_drop::bad_source},
+    {"zero source", edit(good_v4(), [](auto& p) { p[12] = p[13] = p[14] = p[15] = 0; reseal(p); }),
+     ip_drop::bad_source},
+    {"more fragments", edit(good_v4(), [](auto& p) { p[6] = 0x20; reseal(p); }), ip_drop::fragment},
+    {"fragment offset", edit(good_v4(), [](auto& p) { p[7] = 0x08; reseal(p); }), ip_drop::fragment},
+    {"gre protocol", edit(good_v4(), [](auto& p) { p[9] = 47; reseal(p); }), ip_drop::unsupported_protocol},
+    {"v6 39 bytes", prefix(good_v6(), 39), ip_drop::truncated},
+    {"v6 payload beyond", edit(good_v6(), [](auto& p) { put16(p, 4, 900); }), ip_drop::bad_total_length},
+    {"v6 fragment header", edit(good_v6(), [](auto& p) { p[6] = 44; }), ip_drop::fragment},
+    {"v6 hop-by-hop", edit(good_v6(), [](auto& p) { p[6] = 0; }), ip_drop::unsupported_protocol},
+    {"v6 icmpv4 inside", edit(good_v6(), [](auto& p) { p[6] = 1; }), ip_drop::unsupported_protocol},
+    {"v6 multicast source", edit(good_v6(), [](auto& p) { p[8] = 0xff; }), ip_drop::bad_source},
+  };
+}
+
+// capture is a node sink that records every packet.
+struct capture {
+  std::mutex mu;
+  std::vector<std::vector<uint8_t>> packets;
+  output_sink sink() {
+    return [this](std::span<const uint8_t> p) {
+      std::lock_guard<std::mutex> g(mu);
+      packets.emplace_back(p.begin(), p.end());
+    };
+  }
+  std::vector<std::vector<uint8_t>> take() {
+    std::lock_guard<std::mutex> g(mu);
+    return std::move(packets);
+  }
+};
+
+struct fixture {
+  capture out;
+  node_id node = 0;
+  fixture() {
+    auto id = add_node({node4, node6, out.sink()});
+    CAF_REQUIRE(id.ok());
+    node = *id;
+  }
+  ~fixture() {
+    CAF_CHECK(remove_node(node).ok());
+  }
+};
+
+} // namespace
+
+CAF_TEST(check_ip_packet_table) {
+  for (auto& c : bad_cases()) {
+    CAF_MESSAGE("case " << c.name);
+    ip_view v;
+    auto got = check_ip_packet(c.input, v);
+    CAF_CHECK_EQUAL(static_cast<int>(got), static_cast<int>(c.want));
+  }
+  ip_view v;
+  auto padded = good_v4();
+  padded.resize(padded.size() + 6, 0xee);
+  CAF_REQUIRE(check_ip_packet(padded, v) == ip_drop::none);
+  CAF_CHECK_EQUAL(v.total_len, 40u);
+  CAF_CHECK_EQUAL(v.header_len, 20u);
+  CAF_CHECK_EQUAL(v.protocol, 6);
+  CAF_REQUIRE(check_ip_packet(good_v6(), v) == ip_drop::none);
+  CAF_CHECK_EQUAL(v.header_len, 40u);
+  CAF_CHECK_EQUAL(v.total_len, 60u);
+}
+
+CAF_TEST_FIXTURE_SCOPE(stack_input, fixture)
+
+CAF_TEST(malformed_packets_are_dropped_and_counted) {
+  for (auto& c : bad_cases()) {
+    CAF_MESSAGE("case " << c.name);
+    std::string name{drop_counter_name(c.want)};
+    auto before = counter_value(name);
+    deliver(node, c.input);
+    CAF_CHECK_EQUAL(counter_value(name), before + 1);
+  }
+  CAF_CHECK(out.take().empty());
+}
+
+CAF_TEST(foreign_and_unknown_destinations_are_dropped) {
+  auto before = counter_value("netstack_rx_not_for_node");
+  deliver(node, tcp_syn(peer4, 40000, peer4, 80));         // to another address
+  deliver(node, tcp_syn(peer6, 40000, peer6, 80));
+  deliver(node, tcp_syn(peer4, 40000, *ip_addr::parse("8.8.8.8"), 80)); // never forwarded
+  CAF_CHECK_EQUAL(counter_value("netstack_rx_not_for_node"), before + 3);
+  auto unknown = counter_value("netstack_rx_unknown_node");
+  deliver(node + 1000000, good_v4());
+  CAF_CHECK_EQUAL(counter_value("netstack_rx_unknown_node"), unknown + 1);
+  CAF_CHECK(out.take().empty());
+}
+
+CAF_TEST(syn_to_closed_port_gets_rst_through_lwip) {
+  for (bool six : {false, true}) {
+    CAF_MESSAGE("case " << (six ? "ipv6" : "ipv4"));
+    deliver(node, six ? good_v6() : good_v4());
+    auto got = out.take();
+    CAF_REQUIRE_EQUAL(got.size(), 1u);
+    ip_view v;
+    CAF_REQUIRE(check_ip_packet(got[0], v) == ip_drop::none);
+    CAF_CHECK_EQUAL(v.protocol, 6);
+    CAF_CHECK_EQUAL(std::memcmp(v.src, (six ? node6 : node4).bytes().data(), v.addr_len()), 0);
+    CAF_CHECK_EQUAL(std::memcmp(v.dst, (six ? peer6 : peer4).bytes().data(), v.addr_len()), 0);
+    const uint8_t* tcp = got[0].data() + v.header_len;
+    CAF_CHECK_EQUAL((tcp[0] << 8 | tcp[1]), 81);
+    CAF_CHECK_EQUAL((tcp[2] << 8 | tcp[3]), 40000);
+    CAF_CHECK((tcp[13] & 0x04) != 0); // RST
+  }
+}
+
+CAF_TEST(echo_requests_get_replies) {
+  for (bool six : {false, true}) {
+    CAF_MESSAGE("case " << (six ? "icmpv6" : "icmpv4"));
+    const ip_addr& me = six ? node6 : node4;
+    const ip_addr& them = six ? peer6 : peer4;
+    auto replied = counter_value("netstack_icmp_echo_replied");
+    deliver(node, echo_request(them, me, 0x1234, 7, 56));
+    CAF_CHECK_EQUAL(counter_value("netstack_icmp_echo_replied"), replied + 1);
+    auto got = out.take();
+    CAF_REQUIRE_EQUAL(got.size(), 1u);
+    ip_view v;
+    CAF_REQUIRE(check_ip_packet(got[0], v) == ip_drop::none);
+    CAF_CHECK_EQUAL(std::memcmp(v.src, me.bytes().data(), v.addr_len()), 0);
+    CAF_CHECK_EQUAL(std::memcmp(v.dst, them.bytes().data(), v.addr_len()), 0);
+    std::span<const uint8_t> icmp(got[0].data() + v.header_len, v.total_len - v.header_len);
+    CAF_REQUIRE_EQUAL(icmp.size(), 64u);
+    CAF_CHECK_EQUAL(icmp[0], six ? 129 : 0);
+    CAF_CHECK_EQUAL((icmp[4] << 8 | icmp[5]), 0x1234);
+    CAF_CHECK_EQUAL((icmp[6] << 8 | icmp[7]), 7);
+    CAF_CHECK_EQUAL(icmp[8 + 10], static_cast<uint8_t>(70));
+    uint32_t sum = six ? pseudo_sum(me, them, 58, icmp.size()) : 0;
+    CAF_CHECK_EQUAL(inet_fold(inet_sum(icmp, sum)), 0);
+    // A broken ICMP checksum gets no answer.
+    auto bad = echo_request(them, me, 1, 1, 8);
+    bad.back() ^= 0xff;
+    auto malformed = counter_value("netstack_rx_icmp_malformed");
+    deliver(node, bad);
+    CAF_CHECK_EQUAL(counter_value("netstack_rx_icmp_malformed"), malformed + 1);
+    CAF_CHECK(out.take().empty());
+  }
+}
+
+CAF_TEST(random_garbage_never_crashes) {
+  std::mt19937 rng(42);
+  std::vector<std::vector<uint8_t>> seeds{good_v4(), good_v6(), echo_request(peer4, node4, 1, 1, 16)};
+  for (int i = 0; i < 20000; ++i) {
+    auto p = seeds[i % seeds.size()];
+    int flips = 1 + static_cast<int>(rng() % 4);
+    for (int f = 0; f < flips; ++f) {
+      p[rng() % p.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    }
+    if (rng() % 4 == 0) {
+      p.resize(rng() % (p.size() + 1));
+    }
+    deliver(node, p);
+  }
+  // Replies (RSTs, echo replies) may come out; all must be well-formed.
+  for (auto& p : out.take()) {
+    ip_view v;
+    CAF_CHECK(check_ip_packet(p, v) == ip_drop::none);
+  }
+  CAF_CHECK(remove_node(node).ok());
+  CAF_CHECK_EQUAL(num_pcbs_at(node4), 0u);
+  node = *add_node({node4, node6, out.sink()});
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(add_node_rejects_bad_options) {
+  struct {
+    const char* name;
+    node_options opts;
+  } cases[] = {
+    {"no v4", {ip_addr{}, {}, [](std::span<const uint8_t>) {}}},
+    {"v6 as v4", {node6, {}, [](std::span<const uint8_t>) {}}},
+    {"loopback", {*ip_addr::parse("127.0.0.1"), {}, [](std::span<const uint8_t>) {}}},
+    {"multicast v6", {node4, *ip_addr::parse("ff02::1"), [](std::span<const uint8_t>) {}}},
+    {"link-local v6", {node4, *ip_addr::parse("fe80::1"), [](std::span<const uint8_t>) {}}},
+    {"no sink", {node4, {}, nullptr}},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE("case " << c.name);
+    CAF_CHECK_EQUAL(add_node(c.opts).code(), errc::invalid_argument);
+  }
+  auto a = add_node({node4, {}, [](std::span<const uint8_t>) {}});
+  CAF_REQUIRE(a.ok());
+  CAF_CHECK_EQUAL(add_node({node4, {}, [](std::span<const uint8_t>) {}}).code(),
+                  errc::invalid_argument);
+  CAF_CHECK(remove_node(*a).ok());
+  CAF_CHECK_EQUAL(remove_node(*a).code(), errc::not_found);
+}
