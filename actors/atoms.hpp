@@ -17,6 +17,8 @@ using await_atom = caf::atom_constant<caf::atom("await")>;        // test hook
 using visible_atom = caf::atom_constant<caf::atom("visible")>;    // await answer
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;    // credit is back
+using link_atom = caf::atom_constant<caf::atom("link")>;        // data-path peer_link
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;  // data-path lookup
 
 // -- bus and watchers -----------------------------------------------------
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
@@ -40,6 +42,20 @@ using connect_atom = caf::atom_constant<caf::atom("connect")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using key_atom = caf::atom_constant<caf::atom("key")>;
+using dataplane_atom = caf::atom_constant<caf::atom("dataplane")>; // node's netstack id
+
+// -- actor face of netstack connections (net_conn, net_listener) ----------
+// (close_atom above also closes a connection or listener; stats_atom asks a
+// listener for its net_listener_stats.)
+using accept_atom = caf::atom_constant<caf::atom("accept")>;     // listener -> owner (request)
+using data_atom = caf::atom_constant<caf::atom("data")>;         // conn -> owner: bytes
+using eof_atom = caf::atom_constant<caf::atom("eof")>;           // conn -> owner: peer's FIN
+using ack_atom = caf::atom_constant<caf::atom("ack")>;           // owner -> conn: bytes consumed
+using write_atom = caf::atom_constant<caf::atom("write")>;       // owner -> conn (request)
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>; // owner -> conn: half-close
+using abort_atom = caf::atom_constant<caf::atom("abort")>;       // owner -> conn: reset
+using closed_atom = caf::atom_constant<caf::atom("closed")>;     // -> owner, exactly once
+using net_ready_atom = caf::atom_constant<caf::atom("netready")>; // internal: callback news
 
 // -- coordination server ---------------------------------------------------
 using admin_atom = caf::atom_constant<caf::atom("admin")>;     // admin API call

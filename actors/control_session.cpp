@@ -342,6 +342,7 @@ void on_register_response(caf::io::broker* self, session_state& st,
   req.node_key = st.cfg.registration.node_key;
   req.stream = true;
   req.host = st.cfg.registration.host;
+  req.endpoints = st.cfg.endpoints;
   send_message(self, st, req);
 }
 

@@ -33,6 +33,7 @@ struct control_session_config {
   machine_private_key machine_key;
   machine_public_key server_key;
   wire::register_request registration;  // node key, auth key, hostinfo, ...
+  std::vector<ip_endpoint> endpoints;   // the node's WireGuard UDP endpoints
   std::shared_ptr<spdlog::logger> log;
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{10'000};

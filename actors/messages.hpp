@@ -15,6 +15,7 @@
 
 #include "runtime/bus_types.hpp"
 #include "runtime/map_plan.hpp"
+#include "runtime/peer_link.hpp"
 #include "runtime/peer_record.hpp"
 #include "runtime/result.hpp"
 #include "runtime/wire.hpp"
@@ -135,9 +136,20 @@ struct control_event {
   size_t num_peers = 0;
 };
 
+// -- actor face of netstack connections --------------------------------------
+
+/// net_listener_stats describes a listener actor (tests, status).
+struct net_listener_stats {
+  size_t unaccepted = 0;  // accept requests sent to the owner, not yet answered
+  size_t queued = 0;      // connections waiting in the netstack accept queue
+  uint64_t accepted = 0;  // accept requests the owner answered
+};
+
 } // namespace tf::actors
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::actors::net_listener_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::actors::shard_load)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<tf::peer_link>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::actors::shard_delta)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::actors::peer_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::actors::peer_hit)

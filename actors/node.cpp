@@ -141,6 +141,8 @@ void start_session(node_pointer self, const control_endpoint& ep) {
   cfg.server_key = ep.key;
   cfg.registration = make_registration(st, st.use_auth_key);
   cfg.log = st.cfg.log;
+  if (st.cfg.tunnel)
+    cfg.endpoints = st.cfg.tunnel->local_endpoints();
   st.session = spawn_control_session(self->system(), std::move(cfg));
 }
 
@@ -260,12 +262,14 @@ void on_control(node_pointer self, control_event& ev) {
       st.num_peers = ev.num_peers;
       st.facts.have_netmap = true;
       on_self(self, ev);
+      sync_data_plane(self); // before Running is announced: up() may dial
       refresh_state(self);
       st.cfg.user_log->info("{}: {} with {} peers", st.cfg.hostname, to_string(st.state),
                             ev.num_peers);
       break;
     case control_event::kind::self_changed:
       on_self(self, ev);
+      sync_data_plane(self);
       refresh_state(self);
       break;
     case control_event::kind::disconnected:
@@ -285,6 +289,7 @@ void on_control(node_pointer self, control_event& ev) {
 
 void shutdown(node_pointer self) {
   auto& st = self->state;
+  sync_data_plane(self); // closing: detaches
   if (st.session)
     self->send_exit(st.session, caf::exit_reason::user_shutdown);
   for (auto& s : st.shards)
@@ -376,6 +381,12 @@ node_actor::behavior_type node_impl(node_pointer self, node_config cfg) {
     [=](await_atom, wire::node_id id, caf::actor& who) {
       auto& shards = self->state.shards;
       self->send(shards[shard_of(id, shards.size())], await_atom::value, id, std::move(who));
+    },
+    [=](resolve_atom, const tunnel::resolve_request& req) { resolve_for_tunnel(self, req); },
+    [=](dataplane_atom) -> caf::result<uint64_t> {
+      if (self->state.stack_id == 0)
+        return to_caf(make_error(errc::not_running, "the node has no tailnet address yet"));
+      return self->state.stack_id;
     },
     [=](stats_atom) { return shard_statistics(self); },
   };

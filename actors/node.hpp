@@ -19,6 +19,7 @@
 #include "actors/atoms.hpp"
 #include "actors/bus.hpp"
 #include "actors/messages.hpp"
+#include "actors/tunnel/tunnel.hpp"
 #include "runtime/control_url.hpp"
 #include "runtime/state_store.hpp"
 
@@ -40,6 +41,10 @@ struct node_config {
   size_t num_shards = 2;
   std::chrono::milliseconds logout_timeout{5000};
   std::chrono::milliseconds control_timeout{10000};
+  /// tunnel carries the node's packets (null: no data plane). The node
+  /// reports its endpoints to control and attaches once it has addresses.
+  std::shared_ptr<tunnel::udp_tunnel> tunnel;
+  bool in_memory_peers = true;  // see tunnel::node_binding
 };
 
 /// resolved_control carries the outcome of the control-URL lookup.
@@ -58,6 +63,8 @@ using node_actor = caf::typed_actor<
   caf::reacts_to<control_atom, control_event>,
   caf::reacts_to<key_atom, resolved_control>,
   caf::reacts_to<await_atom, wire::node_id, caf::actor>,
+  caf::reacts_to<resolve_atom, tunnel::resolve_request>,
+  caf::replies_to<dataplane_atom>::with<uint64_t>,
   caf::replies_to<stats_atom>::with<std::vector<shard_stats>>>;
 
 /// spawn_node starts a node; it begins loading state and joining at once.
@@ -66,5 +73,6 @@ node_actor spawn_node(caf::actor_system& sys, node_config cfg);
 } // namespace tf::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::actors::resolved_control)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::tunnel::resolve_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::bus::netmap_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<tf::actors::shard_stats>)

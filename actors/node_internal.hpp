@@ -39,6 +39,10 @@ struct node_actor_state {
   errc fatal_code = errc::ok;
   bool closing = false;
   size_t num_peers = 0;  // as of the last full netmap
+  // Data plane: set while attached to cfg.tunnel with these addresses.
+  uint64_t stack_id = 0;
+  ip_addr attached_v4;
+  ip_addr attached_v6;
   std::vector<caf::typed_response_promise<bus::status>> up_waiters;
 };
 
@@ -56,6 +60,14 @@ caf::result<peer_hit> lookup_peer(node_pointer self, peer_query q);
 
 /// netmap_snapshot assembles the whole netmap (O(peers); on request only).
 caf::result<bus::netmap_snapshot> netmap_snapshot(node_pointer self);
+
+/// sync_data_plane attaches the node to its tunnel once it has addresses,
+/// re-attaches when they change, and detaches when closing.
+void sync_data_plane(node_pointer self);
+
+/// resolve_for_tunnel fans a tunnel's lookup out to the shards (they answer
+/// through the peer_link).
+void resolve_for_tunnel(node_pointer self, const tunnel::resolve_request& req);
 
 /// shard_statistics collects every shard's counters.
 caf::result<std::vector<shard_stats>> shard_statistics(node_pointer self);

@@ -35,6 +35,7 @@ struct peer_shard_state {
   absl::flat_hash_map<uint64_t, shard_watcher> watchers;
   bus::interest_table interest;
   absl::flat_hash_map<wire::node_id, std::vector<caf::actor>> awaiting;
+  std::shared_ptr<peer_link> link;  // the node's data path (null: none yet)
   shard_stats stats;
 
   // Per-delta scratch: the notify being built for each matched watcher.
@@ -131,11 +132,15 @@ void apply_batch(shard_pointer self, shard_batch& batch) {
       continue;
     }
     ++st.stats.removes;
+    if (st.link)
+      st.link->removed(id);
     st.route(*gone, [&](bus::notify& n, bus::watch_mask) { n.peers_removed.push_back(id); });
   }
   for (auto& rec : batch.upserts) {
     st.table.upsert(rec, batch.gen);
     ++st.stats.upserts;
+    if (st.link)
+      st.link->upserted(rec);
     st.route(*rec, [&](bus::notify& n, bus::watch_mask) {
       n.peers_changed.push_back(rec);
       st.add_profile_once(n, *rec);
@@ -150,6 +155,8 @@ void apply_batch(shard_pointer self, shard_batch& batch) {
       continue;
     }
     ++st.stats.patches;
+    if (st.link)
+      st.link->upserted(rec);
     st.route(*rec, [&](bus::notify& n, bus::watch_mask m) {
       // Without the patch bit, a patch is promoted to the whole new peer.
       if (m & bus::notify_peer_patches)
@@ -178,6 +185,8 @@ void load_part(shard_pointer self, shard_load& l) {
     st.table.begin_load(l.expected);
   for (auto& rec : l.peers) {
     auto what = st.table.upsert(rec, l.gen);
+    if (what != peer_table::upsert_result::unchanged && st.link)
+      st.link->upserted(rec);
     if (what != peer_table::upsert_result::unchanged)
       st.route(*rec, [&](bus::notify& n, bus::watch_mask) {
         n.peers_changed.push_back(rec);
@@ -187,6 +196,8 @@ void load_part(shard_pointer self, shard_load& l) {
   }
   if (l.last) {
     st.table.remove_older_than(l.gen, [&](const peer_record& gone) {
+      if (st.link)
+        st.link->removed(gone.id());
       st.route(gone, [&](bus::notify& n, bus::watch_mask) {
         n.peers_removed.push_back(gone.id());
       });
@@ -255,6 +266,11 @@ peer_shard_actor::behavior_type peer_shard_impl(shard_pointer self, size_t index
       finished(self);
     },
     [=](lookup_atom, const peer_query& q) { return lookup(self->state, q); },
+    [=](link_atom, std::shared_ptr<peer_link>& l) { self->state.link = std::move(l); },
+    [=](resolve_atom, const peer_query& q, uint64_t request) {
+      if (self->state.link)
+        self->state.link->answer(request, lookup(self->state, q).rec);
+    },
     [=](snapshot_atom) {
       std::vector<peer_ref> out;
       out.reserve(self->state.table.size());

@@ -2,7 +2,8 @@
 // A peer-map shard: owns the peers of one node whose ids hash to it (a
 // peer_table with all indexes), the user profiles they reference, and the
 // interest table of that node's bus watchers. A delta for one peer is one
-// message here; a change is sent only to watchers whose interest matches.
+// message here; a change is sent only to watchers whose interest matches,
+// and to the data path (peer_link) only for peers it is talking to.
 // Only the shard actor touches its state. Never blocks.
 #pragma once
 
@@ -24,6 +25,8 @@ using peer_shard_actor = caf::typed_actor<
   caf::reacts_to<watch_atom, watcher_registration>,
   caf::reacts_to<unwatch_atom, uint64_t>,
   caf::reacts_to<await_atom, wire::node_id, caf::actor>,
+  caf::reacts_to<link_atom, std::shared_ptr<peer_link>>,
+  caf::reacts_to<resolve_atom, peer_query, uint64_t>,
   caf::replies_to<stats_atom>::with<shard_stats>>;
 
 /// spawn_peer_shard starts shard number `index` of a node. `credit` is the

@@ -4,6 +4,8 @@
 // the core lock; no lwIP types here so public headers can include it.
 #pragma once
 
+#include "runtime/ip.hpp"
+
 namespace tf::netstack::detail {
 
 struct node_state;
@@ -15,6 +17,9 @@ public:
   /// node_gone_locked frees the socket's pcbs and fails waiters with
   /// errc::closed ("node removed"). The node pointer is invalid afterwards.
   virtual void node_gone_locked() = 0;
+  /// peer_gone_locked: the peer at `remote` left the tailnet; connections
+  /// to it fail (errc::connection_lost). Default: nothing to do.
+  virtual void peer_gone_locked(const ip_addr& remote) { (void)remote; }
 };
 
 } // namespace tf::netstack::detail

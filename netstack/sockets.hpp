@@ -76,6 +76,9 @@ public:
   void close();
   uint16_t port() const noexcept { return core_ ? core_->port() : 0; }
 
+  /// release hands the core over (to an actor); *this is empty.
+  std::shared_ptr<tcp_listener_core> release() && { return std::move(core_); }
+
 private:
   std::shared_ptr<tcp_listener_core> core_;
 };

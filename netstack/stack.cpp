@@ -302,6 +302,18 @@ result<void> remove_node(node_id id) {
   return detail::remove_node_locked(id);
 }
 
+void peer_gone(node_id id, const ip_addr& remote) {
+  core_guard g;
+  auto* n = detail::find_node_locked(id);
+  if (n == nullptr || !remote.valid()) {
+    return;
+  }
+  std::vector<detail::socket_base*> sockets(n->sockets.begin(), n->sockets.end());
+  for (auto* s : sockets) {
+    s->peer_gone_locked(remote);
+  }
+}
+
 size_t num_pcbs_at(const ip_addr& a) {
   if (!a.valid()) {
     return 0;

@@ -51,6 +51,11 @@ result<node_id> add_node(node_options opts);
 /// blocked callers wake up with errc::closed. not_found if unknown.
 result<void> remove_node(node_id id);
 
+/// peer_gone fails every TCP connection of node `id` whose remote address is
+/// `remote` (errc::connection_lost): the peer left the tailnet, so nothing
+/// would ever answer. Cost: the node's own sockets. No-op if unknown.
+void peer_gone(node_id id, const ip_addr& remote);
+
 /// deliver hands one inbound IP packet (already decrypted) to node `id`.
 /// Invalid headers, foreign destinations and unknown nodes are dropped and
 /// counted (netstack_rx_*), never forwarded. ICMP(v6) echo requests are

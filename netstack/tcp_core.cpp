@@ -294,6 +294,18 @@ void tcp_core::node_gone_locked() {
   fail_locked(make_error(errc::closed, "node removed"));
 }
 
+void tcp_core::peer_gone_locked(const ip_addr& remote) {
+  if (remote_.addr != remote || phase_ == phase::done) {
+    return;
+  }
+  if (pcb_ != nullptr) {
+    tcp_pcb* p = pcb_;
+    detach_locked();
+    tcp_abort(p);
+  }
+  fail_locked(make_error(errc::connection_lost, "the peer left the tailnet"));
+}
+
 void tcp_core::detach_locked() {
   if (pcb_ == nullptr) {
     return;

@@ -89,6 +89,8 @@ public:
   /// close_locked closes both directions gracefully (an RST if unread data
   /// remains, like Linux). Further calls fail with errc::closed.
   void close_locked();
+  /// peer_gone_locked fails the connection if `remote` is its peer.
+  void peer_gone_locked(const ip_addr& remote) override;
   /// abort_locked resets the connection (RST to the peer).
   void abort_locked();
 

@@ -94,6 +94,9 @@ struct tcp_listener_callbacks {
     } else {
       l->pending_.push_back(std::move(c));
       l->cv_.notify_all();
+      if (l->on_ready_) {
+        l->on_ready_();
+      }
     }
     return ERR_OK;
   }
@@ -168,6 +171,13 @@ void tcp_listener_core::set_on_accept_locked(std::function<void(std::shared_ptr<
   }
 }
 
+void tcp_listener_core::set_on_ready_locked(std::function<void()> fn) {
+  on_ready_ = std::move(fn);
+  if (on_ready_ && (!pending_.empty() || error_)) {
+    on_ready_();
+  }
+}
+
 void tcp_listener_core::close_locked(failure why) {
   for (tcp_pcb*& p : pcbs_) {
     if (p != nullptr) {
@@ -187,6 +197,9 @@ void tcp_listener_core::close_locked(failure why) {
     error_ = std::move(why);
   }
   cv_.notify_all();
+  if (on_ready_) {
+    on_ready_();
+  }
 }
 
 void tcp_listener_core::node_gone_locked() {

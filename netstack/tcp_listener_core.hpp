@@ -39,6 +39,17 @@ public:
   /// first) to `fn` instead of the queue; fn runs with the core lock held.
   void set_on_accept_locked(std::function<void(std::shared_ptr<tcp_core>)> fn);
 
+  /// set_on_ready_locked installs `fn` (empty to stop): it runs with the
+  /// core lock held each time a connection joins the accept queue and when
+  /// the listener closes, and once at installation if either already
+  /// happened. Connections stay queued (bounded by max_pending) until
+  /// pop_locked takes them: the pull-based hook of the actor face
+  /// (actors/net_listener.hpp). fn must not block or call
+  /// set_on_ready_locked.
+  void set_on_ready_locked(std::function<void()> fn);
+  /// num_pending_locked is the number of queued, unaccepted connections.
+  size_t num_pending_locked() const noexcept { return pending_.size(); }
+
   /// close_locked stops listening; queued connections are reset.
   void close_locked(failure why);
 
@@ -55,6 +66,7 @@ private:
   uint16_t port_ = 0;
   std::deque<std::shared_ptr<tcp_core>> pending_;
   std::function<void(std::shared_ptr<tcp_core>)> on_accept_;
+  std::function<void()> on_ready_;
   std::optional<failure> error_;
   std::condition_variable_any cv_;
 };

@@ -106,6 +106,13 @@ result<actors::node_config> server::resolve() {
   cfg.user_log = opts_.user_log ? opts_.user_log : default_user_log(cfg.hostname);
   cfg.log = opts_.log ? opts_.log : discard_log(cfg.hostname);
   cfg.num_shards = std::max<size_t>(1, opts_.num_shards);
+  if (opts_.data_plane) {
+    auto t = opts_.port == 0 ? tunnel::shared_tunnel() : tunnel::udp_tunnel::open(opts_.port);
+    if (!t)
+      return t.error();
+    cfg.tunnel = std::move(*t);
+    cfg.in_memory_peers = opts_.in_memory_peers;
+  }
   return cfg;
 }
 

@@ -12,11 +12,13 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <spdlog/logger.h>
 
 #include "actors/node.hpp"
+#include "netstack/sockets.hpp"
 #include "runtime/bus_types.hpp"
 #include "runtime/result.hpp"
 #include "runtime/state_store.hpp"
@@ -57,6 +59,16 @@ struct server_options {
   std::shared_ptr<spdlog::logger> log;
   /// num_shards is how many peer-map shard actors hold this node's peers.
   size_t num_shards = 2;
+  /// port is the node's own WireGuard UDP port. 0: the node shares the
+  /// process's one UDP socket (an ephemeral port) with every other node.
+  uint16_t port = 0;
+  /// data_plane false runs the control plane only (no UDP socket, no
+  /// netstack node): listen/dial then fail with errc::not_running.
+  bool data_plane = true;
+  /// in_memory_peers hands packets to nodes of the same process in memory
+  /// (no cipher, no syscall: one address space). false sends them through
+  /// WireGuard and UDP like any other peer (for tests and benchmarks).
+  bool in_memory_peers = true;
 };
 
 class server {
@@ -79,6 +91,31 @@ public:
   /// close stops the node (logging out ephemeral nodes first). A second
   /// call returns errc::closed.
   result<void> close();
+
+  // -- the data plane (nodes/server_net.cpp) -----------------------------------
+  // Addresses are "host:port", "[v6]:port" or ":port". Blocking calls; they
+  // fail with errc::not_running before up() succeeded.
+
+  /// listen accepts TCP ("tcp", "tcp4", "tcp6") on the node: ":80" means the
+  /// node's own addresses only; port 0 picks a free port.
+  result<netstack::listener> listen(std::string_view network, std::string_view address);
+
+  /// dial connects over the tailnet. The host is an IP, a MagicDNS FQDN or a
+  /// short name of a peer (errc::unreachable when no peer has that name).
+  result<netstack::conn> dial(std::string_view network, std::string_view address,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  /// listen_packet opens a UDP socket ("udp", "udp4", "udp6") on the node.
+  result<netstack::packet_conn> listen_packet(std::string_view network, std::string_view address);
+
+  /// dial_fd is dial, as a file descriptor (one end of a socketpair bridged
+  /// to the connection) for code that wants a plain fd. The caller closes it.
+  result<int> dial_fd(std::string_view network, std::string_view address,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  /// stack_id is the node in the process's netstack (for the lower-level
+  /// netstack:: and actor APIs); errc::not_running before up().
+  result<netstack::node_id> stack_id();
 
   /// local_client queries this node (whois, status, bus).
   tf::local_client local_client();

@@ -34,6 +34,8 @@ std::string_view to_string(errc code) {
     case errc::lagging_watcher: return "lagging_watcher";
     case errc::address_space_exhausted: return "address_space_exhausted";
     case errc::internal: return "internal";
+    case errc::not_running: return "not_running";
+    case errc::unreachable: return "unreachable";
   }
   return "unknown";
 }

@@ -46,6 +46,8 @@ enum class errc : uint8_t {
   lagging_watcher,
   address_space_exhausted,
   internal,
+  not_running,       // the node is not up (no tailnet address yet)
+  unreachable,       // no such peer in the netmap
 };
 
 /// to_string returns the stable snake_case name of `code`.

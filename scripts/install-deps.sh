@@ -14,6 +14,8 @@ packages=(
   curl iproute2 iputils-ping
   # WireGuard interop test (scripts/wg-peer-netns.sh)
   wireguard-go wireguard-tools python3
+  # bench/throughput's wireguard-go reference case
+  iperf3
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include "nodes/actor_system_setup.hpp"
 #include "nodes/cli/cli.hpp"
 #include "nodes/cli/print.hpp"
+#include "nodes/echo_service.hpp"
 #include "nodes/local_client.hpp"
 #include "nodes/server.hpp"
 
@@ -20,6 +21,8 @@ command add_up_command(CLI::App& app) {
   auto opts = std::make_shared<server_options>();
   auto memory = std::make_shared<bool>(false);
   auto watch = std::make_shared<bool>(false);
+  auto echo_port = std::make_shared<int>(-1);
+  auto wireguard_only = std::make_shared<bool>(false);
   cmd->add_option("--control-url", opts->control_url, "coordination server (or $TS_CONTROL_URL)");
   cmd->add_option("--auth-key", opts->auth_key, "auth key (or $TS_AUTHKEY)");
   cmd->add_option("--hostname", opts->hostname, "node name");
@@ -28,12 +31,18 @@ command add_up_command(CLI::App& app) {
   cmd->add_flag("--ephemeral", opts->ephemeral, "register as an ephemeral node");
   cmd->add_flag("--mem", *memory, "keep state in memory (ephemeral nodes only)");
   cmd->add_flag("--watch", *watch, "print bus events");
+  cmd->add_option("--port", opts->port, "own WireGuard UDP port (default: shared, any)");
+  cmd->add_option("--echo", *echo_port, "serve TCP and UDP echo on this tailnet port")
+    ->check(CLI::Range(0, 65535));
+  cmd->add_flag("--no-in-memory", *wireguard_only,
+                "reach nodes of this process over WireGuard too (tests)");
   return [=] {
     caf::actor_system_config cfg;
     configure_actor_system(cfg);
     caf::actor_system sys{cfg};
     if (*memory)
       opts->store = make_memory_store();
+    opts->in_memory_peers = !*wireguard_only;
     server node{sys, *opts};
     bus_subscription sub;
     if (*watch) {
@@ -50,7 +59,19 @@ command add_up_command(CLI::App& app) {
       return 1;
     }
     std::cout << "up: " << describe_status(*st) << std::endl;
+    std::unique_ptr<echo_service> echo;
+    if (*echo_port >= 0) {
+      auto e = echo_service::start(node, static_cast<uint16_t>(*echo_port));
+      if (!e) {
+        std::cerr << "tailfleet up: echo: " << e.error().message() << "\n";
+        return 1;
+      }
+      echo = std::move(*e);
+      std::cout << "echo: TCP and UDP port " << echo->port() << std::endl;
+    }
     wait_for_signal();
+    if (echo)
+      echo->stop();
     sub.cancel();
     auto closed = node.close();
     return closed ? 0 : 1;

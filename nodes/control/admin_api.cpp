@@ -3,8 +3,10 @@
 #include "nodes/control/admin_api.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include <charconv>
+#include <optional>
 #include <string_view>
 
 #include "runtime/counters.hpp"
@@ -45,6 +47,13 @@ json key_json(const db_preauth_key& k) {
           {"created", k.created}};
 }
 
+json endpoints_json(const db_node& n) {
+  json out = json::array();
+  for (auto& ep : n.endpoints)
+    out.push_back(ep.to_string());
+  return out;
+}
+
 json node_json(const tailnet& net, const db_node& n) {
   auto w = net.to_wire(n);
   json addrs = json::array();
@@ -54,7 +63,8 @@ json node_json(const tailnet& net, const db_node& n) {
           {"hostname", n.hostname}, {"addresses", addrs},       {"user_id", n.user_id},
           {"tags", n.tags},       {"ephemeral", n.ephemeral},   {"online", net.is_online(n.id)},
           {"last_seen", n.last_seen}, {"authorized", n.authorized},
-          {"logged_out", n.logged_out}, {"node_key", n.node_key.to_string()}};
+          {"logged_out", n.logged_out}, {"node_key", n.node_key.to_string()},
+          {"endpoints", endpoints_json(n)}, {"wireguard_only", is_wireguard_only(n)}};
 }
 
 // id_in parses "<prefix><id><suffix>" paths such as /api/v1/nodes/7/authorize.
@@ -100,6 +110,65 @@ admin_response create_key(tailnet& net, const json& body, int64_t now_ms) {
   return reply(out, 201);
 }
 
+/// parse_node_key reads "nodekey:<64 hex>" or the 44-character base64 form
+/// `wg` prints.
+std::optional<node_public_key> parse_node_key(const std::string& text) {
+  if (text.starts_with("nodekey:")) {
+    auto key = node_public_key::parse(text);
+    return key ? std::optional{*key} : std::nullopt;
+  }
+  key_bytes raw{};
+  size_t len = 0;
+  const char* end = nullptr;
+  if (text.size() != 44
+      || sodium_base642bin(raw.data(), raw.size(), text.data(), text.size(), nullptr, &len,
+                           &end, sodium_base64_VARIANT_ORIGINAL)
+           != 0
+      || len != raw.size() || end != text.data() + text.size())
+    return std::nullopt;
+  return node_public_key{raw};
+}
+
+/// rejected counts one refused WireGuard-only registration and answers 400.
+admin_response rejected(counter& c, errc code, const std::string& why) {
+  c.add();
+  return fail(code, why);
+}
+
+admin_response create_wireguard_only(tailnet& net, const json& body, int64_t now_ms) {
+  auto user_name = field_or<std::string>(body, "user", "");
+  auto user = net.user_by_login(user_name);
+  if (!user && user.error().code != errc::not_found)
+    return fail(user.error());
+  if (!user)
+    return rejected(TF_COUNTER("control_wg_only_rejected_unknown_user"), errc::invalid_argument,
+                    user_name.empty() ? "\"user\" is required" : "no user " + user_name);
+  wireguard_only_spec spec;
+  spec.user_id = user->id;
+  spec.hostname = field_or<std::string>(body, "hostname", "");
+  auto key = parse_node_key(field_or<std::string>(body, "node_key", ""));
+  if (!key)
+    return rejected(TF_COUNTER("control_wg_only_rejected_bad_key"), errc::bad_key,
+                    "\"node_key\" must be nodekey:<64 hex digits> or 44 characters of base64");
+  spec.node_key = *key;
+  for (auto& text : field_or<std::vector<std::string>>(body, "endpoints", {})) {
+    auto ep = ip_endpoint::parse(text);
+    if (!ep)
+      return rejected(TF_COUNTER("control_wg_only_rejected_bad_endpoint"),
+                      errc::invalid_argument, "bad endpoint \"" + text + "\" (want ip:port)");
+    spec.endpoints.push_back(*ep);
+  }
+  if (auto text = field_or<std::string>(body, "ipv4", ""); !text.empty()) {
+    auto addr = ip_addr::parse(text);
+    if (!addr || !addr->is_v4())
+      return rejected(TF_COUNTER("control_wg_only_rejected_bad_address"),
+                      errc::invalid_argument, "\"ipv4\" is not an IPv4 address: " + text);
+    spec.ipv4 = *addr;
+  }
+  auto made = net.add_wireguard_only(spec, now_ms);
+  return made ? reply(node_json(net, *made), 201) : fail(made.error());
+}
+
 admin_response route(tailnet& net, const admin_request& req, const json& body, int64_t now_ms,
                      std::vector<wire::node_id>& deleted) {
   auto& m = req.method;
@@ -139,6 +208,8 @@ admin_response route(tailnet& net, const admin_request& req, const json& body, i
       out.push_back(node_json(net, *n));
     return reply(out);
   }
+  if (m == "POST" && p == "/api/v1/nodes/wireguard-only")
+    return create_wireguard_only(net, body, now_ms);
   if (m == "DELETE" && id_in(p, "/api/v1/nodes/", "", id)) {
     auto ok = net.delete_node(id);
     if (!ok)

@@ -22,6 +22,10 @@ namespace tf::control {
 ///                                            (unix s), "expires_in"? (s)}
 ///   POST   /api/v1/preauthkeys/<id>/expire
 ///   GET    /api/v1/nodes
+///   POST   /api/v1/nodes/wireguard-only  {"user", "hostname", "node_key"
+///                                            ("nodekey:<hex>" or wg's base64),
+///                                            "endpoints" (["ip:port", ...]),
+///                                            "ipv4"? (allocated when absent)}
 ///   DELETE /api/v1/nodes/<id>
 ///   POST   /api/v1/nodes/<id>/authorize
 /// Ids of nodes it deleted are appended to `deleted`. Errors answer with a

@@ -70,7 +70,8 @@ result<std::unique_ptr<tailnet>> tailnet::open(control_db& db, tailnet_options o
     t->by_key_[row.node_key] = row.id;
     if (row.ephemeral)
       t->offline_ephemerals_[row.id] = now_ms; // must come back, or expire
-    t->nodes_.emplace(row.id, live{std::move(row), false});
+    bool online = is_wireguard_only(row); // never connects: always online
+    t->nodes_.emplace(row.id, live{std::move(row), online});
   }
   return t;
 }

@@ -47,6 +47,23 @@ struct change_set {
   }
 };
 
+/// wireguard_only_spec describes a WireGuard-only node (Tailscale's
+/// IsWireGuardOnly, e.g. a Mullvad exit node): a plain WireGuard peer an
+/// admin registers by key and endpoints. It never opens a control session.
+struct wireguard_only_spec {
+  uint64_t user_id = 0;                // an existing user
+  std::string hostname;                // non-empty; the MagicDNS name derives from it
+  node_public_key node_key;            // its WireGuard public key (unique, non-zero)
+  std::vector<ip_endpoint> endpoints;  // where its WireGuard listens (non-empty)
+  std::optional<ip_addr> ipv4;         // its tunnel address; nothing: allocate
+};
+
+/// is_wireguard_only tells a WireGuard-only node (no machine key: it never
+/// connects to control) from a normal one.
+inline bool is_wireguard_only(const db_node& n) noexcept {
+  return n.machine.is_zero();
+}
+
 class tailnet {
 public:
   /// registration is the outcome of one register_request.
@@ -77,6 +94,13 @@ public:
 
   /// update_endpoints stores a node's new endpoints and hostinfo.
   result<void> update_endpoints(wire::node_id id, const std::vector<ip_endpoint>& endpoints);
+
+  /// add_wireguard_only registers a WireGuard-only node: authorized, not
+  /// ephemeral, always online, persisted, announced in the next delta.
+  /// Errors (each counted): bad_key for a zero or already registered key;
+  /// invalid_argument for an unknown user, an empty hostname, no or bad
+  /// endpoints, or an address outside the tailnet range or taken.
+  result<db_node> add_wireguard_only(const wireguard_only_spec& spec, int64_t now_ms);
 
   /// delete_node removes a node for good (admin, logout, expiry).
   result<void> delete_node(wire::node_id id);

@@ -119,6 +119,7 @@ receive_result device::receive(std::span<const uint8_t> d, std::span<const uint8
       auto* s = find_peer(hs->remote_static());
       if (s == nullptr) {
         TF_COUNTER("wg_rejected_unknown_peer").add();
+        res.unknown_initiator = hs->remote_static();
         return res;
       }
       res.peer = s;

@@ -60,6 +60,10 @@ struct receive_result {
   std::vector<uint8_t> reply;
   /// out are the peer's actions (out.authenticated: update its endpoint).
   actions out;
+  /// unknown_initiator is the static key of an authentic initiation (MAC1
+  /// and decryption passed) from a peer this device has no session for: the
+  /// driver may look the key up, add the peer and hand the datagram in again.
+  std::optional<node_public_key> unknown_initiator;
 };
 
 /// device is one local node on the WireGuard data plane.

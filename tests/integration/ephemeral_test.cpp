@@ -6,15 +6,9 @@
 #define CAF_SUITE ephemeral
 #include <caf/test/unit_test_impl.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,9 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "nodes/local_client.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/harness.hpp"
-
-extern char** environ;
 
 using namespace tf;
 using namespace tf::test;
@@ -37,54 +30,6 @@ std::string tailfleet_binary() {
   auto argc = caf::test::engine::argc();
   auto argv = caf::test::engine::argv();
   return argc >= 2 ? std::string{argv[1]} : std::string{};
-}
-
-/// child_process runs one program with stdout and stderr sent to `log`;
-/// the destructor SIGKILLs and reaps it if it still runs.
-class child_process {
-public:
-  child_process(const std::vector<std::string>& args, const std::string& log) {
-    std::vector<char*> argv;
-    for (auto& a : args) {
-      argv.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) {
-      pid_ = -1;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-  }
-
-  ~child_process() {
-    kill();
-  }
-
-  bool running() const noexcept { return pid_ > 0; }
-
-  /// kill sends SIGKILL and waits for the process to end.
-  void kill() {
-    if (pid_ <= 0) {
-      return;
-    }
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-private:
-  pid_t pid_ = -1;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 /// listed_online finds node `id` in the admin API's node list: -1 absent,
