@@ -8,8 +8,10 @@
 
 namespace tf {
 
-result<std::unique_ptr<echo_service>> echo_service::start(server& node, uint16_t port) {
+result<std::unique_ptr<echo_service>> echo_service::start(server& node, uint16_t port,
+                                                          mode m) {
   std::unique_ptr<echo_service> s{new echo_service};
+  s->mode_ = m;
   auto where = ":" + std::to_string(port);
   auto l = node.listen("tcp", where);
   if (!l)
@@ -58,12 +60,14 @@ void echo_service::accept_loop() {
     auto conn = std::make_shared<netstack::conn>(std::move(*c));
     std::lock_guard<std::mutex> g(mu_);
     open_.push_back(conn);
-    workers_.emplace_back([conn] {
+    workers_.emplace_back([conn, echo = mode_ == mode::echo] {
       std::vector<uint8_t> buf(256 * 1024);
       for (;;) {
         auto n = conn->read(buf);
         if (!n || *n == 0)
           break;
+        if (!echo)
+          continue;
         auto w = conn->write({buf.data(), *n});
         if (!w || *w != *n)
           break;
@@ -79,7 +83,8 @@ void echo_service::udp_loop() {
     auto got = udp_.recv_from(buf);
     if (!got)
       return; // closed
-    (void)udp_.send_to({buf.data(), got->len}, got->from);
+    if (mode_ == mode::echo)
+      (void)udp_.send_to({buf.data(), got->len}, got->from);
   }
 }
 

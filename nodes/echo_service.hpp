@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// echo_service: a TCP and UDP echo server on one port of a node's tailnet
+// echo_service: a TCP and UDP echo (or discard) server on one port of a node's tailnet
 // addresses (`tailfleet up --echo PORT`, tests, benchmarks). Its own threads
 // run the blocking netstack API; stop() (or the destructor) closes the
 // sockets and joins them. Create and stop it from one thread.
@@ -17,8 +17,13 @@ namespace tf {
 
 class echo_service {
 public:
+  /// mode: echo copies every byte back (RFC 862); discard reads and drops
+  /// them, closing its side once the client finished (RFC 863).
+  enum class mode : uint8_t { echo, discard };
+
   /// start listens on `port` (TCP and UDP) of `node`, which must be up.
-  static result<std::unique_ptr<echo_service>> start(server& node, uint16_t port);
+  static result<std::unique_ptr<echo_service>> start(server& node, uint16_t port,
+                                                     mode m = mode::echo);
 
   ~echo_service();
   echo_service(const echo_service&) = delete;
@@ -36,6 +41,7 @@ private:
   void udp_loop();
 
   uint16_t port_ = 0;
+  mode mode_ = mode::echo;
   netstack::listener listener_;
   netstack::packet_conn udp_;
   std::atomic<bool> stopping_{false};

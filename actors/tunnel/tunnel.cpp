@@ -10,6 +10,7 @@
 
 #include <future>
 
+#include "actors/tunnel/ip_header.hpp"
 #include "netstack/core_lock.hpp"
 
 #include "runtime/counters.hpp"
@@ -296,10 +297,21 @@ std::vector<ip_endpoint> udp_tunnel::local_endpoints() const {
 result<attachment> udp_tunnel::attach(node_binding b) {
   std::weak_ptr<udp_tunnel> weak = weak_from_this();
   auto id_box = std::make_shared<std::atomic<netstack::node_id>>(0);
+  auto routes = std::make_shared<direct_routes>();
   netstack::node_options opts;
   opts.v4 = b.v4;
   opts.v6 = b.v6;
-  opts.output = [weak, id_box](std::span<const uint8_t> pkt) {
+  opts.output = [weak, id_box, routes](std::span<const uint8_t> pkt) {
+    if (!routes->to.empty()) {
+      auto dst = packet_address(pkt, true);
+      if (auto i = dst ? routes->to.find(*dst) : routes->to.end(); i != routes->to.end()) {
+        // In-process peer: same address space, no cipher, no thread hop
+        // (deliver() from a sink is queued and run when the lock drops).
+        TF_COUNTER("tunnel_tx_in_memory").add();
+        netstack::deliver(i->second, pkt);
+        return;
+      }
+    }
     if (auto t = weak.lock()) {
       t->impl_->push_packet(id_box->load(std::memory_order_relaxed), pkt);
     }
@@ -320,6 +332,7 @@ result<attachment> udp_tunnel::attach(node_binding b) {
   slot->id = *sid;
   slot->binding = std::move(b);
   slot->link = out.link;
+  slot->routes = routes;
   // std::function needs a copyable callable: share the slot until it runs.
   auto shared_slot = std::make_shared<std::unique_ptr<node_slot>>(std::move(slot));
   auto* p = impl_.get();

@@ -43,11 +43,20 @@ struct pending_resolve {
   std::vector<std::pair<std::vector<uint8_t>, ip_endpoint>> initiations;  // inbound
 };
 
+/// direct_routes are a node's in-process peers by address: the node's
+/// netstack sink hands their packets over on the sending thread, without a
+/// hop through the tunnel thread. Guarded by the netstack core lock (the
+/// sink always runs under it).
+struct direct_routes {
+  absl::flat_hash_map<ip_addr, netstack::node_id> to;
+};
+
 /// node_slot is one attached node.
 struct node_slot {
   netstack::node_id id = 0;
   node_binding binding;
   std::shared_ptr<peer_link> link;
+  std::shared_ptr<direct_routes> routes;
   std::unique_ptr<wg::device> dev;
   absl::flat_hash_map<wire::node_id, std::unique_ptr<peer_slot>> peers;
   absl::flat_hash_map<ip_addr, peer_slot*> by_addr;

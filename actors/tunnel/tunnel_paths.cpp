@@ -6,7 +6,9 @@
 // the session timers. Per packet: O(1) hash lookups, never a netmap walk.
 #include <cstring>
 
+#include "actors/tunnel/ip_header.hpp"
 #include "actors/tunnel/tunnel_internal.hpp"
+#include "netstack/core_lock.hpp"
 #include "runtime/counters.hpp"
 
 namespace tf::tunnel {
@@ -18,31 +20,6 @@ constexpr size_t max_pending_packets = 64;
 /// max_candidates bounds the endpoints a handshake is sent to at once.
 constexpr size_t max_candidates = 4;
 constexpr auto negative_ttl = std::chrono::seconds(1);
-
-/// destination reads an IP packet's destination address.
-std::optional<ip_addr> destination(std::span<const uint8_t> pkt) {
-  if (pkt.size() >= 20 && (pkt[0] >> 4) == 4) {
-    return ip_addr::v4(pkt[16], pkt[17], pkt[18], pkt[19]);
-  }
-  if (pkt.size() >= 40 && (pkt[0] >> 4) == 6) {
-    ip_addr::bytes16 b;
-    std::memcpy(b.data(), pkt.data() + 24, 16);
-    return ip_addr::v6(b);
-  }
-  return std::nullopt;
-}
-
-std::optional<ip_addr> source(std::span<const uint8_t> pkt) {
-  if (pkt.size() >= 20 && (pkt[0] >> 4) == 4) {
-    return ip_addr::v4(pkt[12], pkt[13], pkt[14], pkt[15]);
-  }
-  if (pkt.size() >= 40 && (pkt[0] >> 4) == 6) {
-    ip_addr::bytes16 b;
-    std::memcpy(b.data(), pkt.data() + 8, 16);
-    return ip_addr::v6(b);
-  }
-  return std::nullopt;
-}
 
 bool prefix_contains(const ip_prefix& p, const ip_addr& a) {
   if (p.addr.is_v4() != a.is_v4()) {
@@ -90,12 +67,29 @@ void index_addresses(node_slot& n, peer_slot& p) {
   if (p.rec->has_v6()) {
     n.by_addr[p.rec->v6()] = &p;
   }
+  if (p.local != 0) {
+    // The sink hands this peer's packets over directly from now on.
+    netstack::core_guard g;
+    for (auto a : {p.rec->v4(), p.rec->v6()}) {
+      if (a.valid()) {
+        n.routes->to[a] = p.local;
+      }
+    }
+  }
 }
 
 void unindex_addresses(node_slot& n, peer_slot& p) {
   for (auto a : {p.rec->v4(), p.rec->v6()}) {
     if (auto i = n.by_addr.find(a); i != n.by_addr.end() && i->second == &p) {
       n.by_addr.erase(i);
+    }
+  }
+  if (p.local != 0) {
+    netstack::core_guard g;
+    for (auto a : {p.rec->v4(), p.rec->v6()}) {
+      if (auto i = n.routes->to.find(a); i != n.routes->to.end() && i->second == p.local) {
+        n.routes->to.erase(i);
+      }
     }
   }
 }
@@ -105,7 +99,7 @@ void unindex_addresses(node_slot& n, peer_slot& p) {
 // -- outbound ----------------------------------------------------------------------------
 
 void udp_tunnel::impl::send_from(node_slot& n, std::vector<uint8_t>&& pkt, wg::time_point now) {
-  auto dst = destination(pkt);
+  auto dst = packet_address(pkt, true);
   if (!dst) {
     TF_COUNTER("tunnel_tx_malformed").add();
     return;
@@ -186,7 +180,7 @@ void udp_tunnel::impl::handle_actions(node_slot& n, peer_slot* p, wg::actions& a
 // -- inbound -----------------------------------------------------------------------------
 
 void udp_tunnel::impl::deliver_in(node_slot& n, peer_slot& p, std::vector<uint8_t>&& pkt) {
-  auto src = source(pkt);
+  auto src = packet_address(pkt, false);
   if (!src || !allowed(*p.rec, *src)) {
     TF_COUNTER("tunnel_rx_bad_source").add();
     return;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/throughput/case_result.hpp"
+#include "bench/throughput/tailfleet_cases.hpp"
 #include "bench/throughput/wireguard_go_case.hpp"
 
 namespace tf::bench {
@@ -28,11 +29,10 @@ struct case_entry {
 };
 
 /// known_cases is the hook for new cases: add {name, function} here.
-/// TODO(lead, #4): fill in the in-process and cross-process cases.
 const std::vector<case_entry>& known_cases() {
   static const std::vector<case_entry> cases = {
-    {"in-process", {}},
-    {"cross-process", {}},
+    {"in-process", measure_in_process},
+    {"cross-process", measure_cross_process},
     {"wireguard-go", measure_wireguard_go},
   };
   return cases;

@@ -22,6 +22,7 @@ command add_up_command(CLI::App& app) {
   auto memory = std::make_shared<bool>(false);
   auto watch = std::make_shared<bool>(false);
   auto echo_port = std::make_shared<int>(-1);
+  auto discard_port = std::make_shared<int>(-1);
   auto wireguard_only = std::make_shared<bool>(false);
   cmd->add_option("--control-url", opts->control_url, "coordination server (or $TS_CONTROL_URL)");
   cmd->add_option("--auth-key", opts->auth_key, "auth key (or $TS_AUTHKEY)");
@@ -33,6 +34,8 @@ command add_up_command(CLI::App& app) {
   cmd->add_flag("--watch", *watch, "print bus events");
   cmd->add_option("--port", opts->port, "own WireGuard UDP port (default: shared, any)");
   cmd->add_option("--echo", *echo_port, "serve TCP and UDP echo on this tailnet port")
+    ->check(CLI::Range(0, 65535));
+  cmd->add_option("--discard", *discard_port, "serve TCP and UDP discard on this tailnet port")
     ->check(CLI::Range(0, 65535));
   cmd->add_flag("--no-in-memory", *wireguard_only,
                 "reach nodes of this process over WireGuard too (tests)");
@@ -69,7 +72,20 @@ command add_up_command(CLI::App& app) {
       echo = std::move(*e);
       std::cout << "echo: TCP and UDP port " << echo->port() << std::endl;
     }
+    std::unique_ptr<echo_service> discard;
+    if (*discard_port >= 0) {
+      auto d = echo_service::start(node, static_cast<uint16_t>(*discard_port),
+                                   echo_service::mode::discard);
+      if (!d) {
+        std::cerr << "tailfleet up: discard: " << d.error().message() << "\n";
+        return 1;
+      }
+      discard = std::move(*d);
+      std::cout << "discard: TCP and UDP port " << discard->port() << std::endl;
+    }
     wait_for_signal();
+    if (discard)
+      discard->stop();
     if (echo)
       echo->stop();
     sub.cancel();
