@@ -152,4 +152,24 @@ bool bind_dial_port_locked(node_state& n, tcp_pcb* pcb, const ip_addr_t& local) 
   return false;
 }
 
+result<bind_plan> plan_bind_locked(node_id id, const ip_endpoint& local, port_kind kind) {
+  bind_plan plan;
+  plan.node = find_node_locked(id);
+  if (plan.node == nullptr) {
+    return make_error(errc::not_found, "no such node");
+  }
+  auto addrs = local_addrs_locked(*plan.node, local.addr);
+  if (!addrs) {
+    return addrs.error();
+  }
+  plan.addrs = std::move(*addrs);
+  plan.port = local.port;
+  if (plan.port == 0 && (plan.port = pick_listen_port_locked(*plan.node, plan.addrs, kind)) == 0) {
+    return make_error(errc::address_space_exhausted,
+                      std::string{kind == port_kind::udp ? "no free UDP port" : "no free port"}
+                        + " in 10002-19999");
+  }
+  return plan;
+}
+
 } // namespace tf::netstack::detail

@@ -42,6 +42,17 @@ void release_port_locked(port_kind kind, const ip_addr& addr, uint16_t port);
 uint16_t pick_listen_port_locked(node_state& n, const std::vector<const ip_addr_t*>& addrs,
                                  port_kind kind);
 
+/// bind_plan is where a new listener or UDP socket will live.
+struct bind_plan {
+  node_state* node = nullptr;
+  std::vector<const ip_addr_t*> addrs;
+  uint16_t port = 0;
+};
+
+/// plan_bind_locked resolves node `id`, the addresses `local` means and its
+/// port (port 0: a free one of 10002-19999). Claims nothing.
+result<bind_plan> plan_bind_locked(node_id id, const ip_endpoint& local, port_kind kind);
+
 /// bind_listener_locked / bind_udp_locked bind a fresh pcb to a claimed
 /// (addr, port) in O(1), where tcp_bind/udp_bind would scan every pcb.
 void bind_listener_locked(tcp_pcb* pcb, const ip_addr_t& addr, uint16_t port);

@@ -41,18 +41,13 @@ struct udp_callbacks {
 };
 
 result<std::shared_ptr<udp_core>> udp_core::open_locked(node_id node, const ip_endpoint& local) {
-  auto* n = detail::find_node_locked(node);
-  if (n == nullptr) {
-    return make_error(errc::not_found, "no such node");
+  auto plan = detail::plan_bind_locked(node, local, detail::port_kind::udp);
+  if (!plan) {
+    return plan.error();
   }
-  auto addrs = detail::local_addrs_locked(*n, local.addr);
-  if (!addrs) {
-    return addrs.error();
-  }
-  uint16_t port = local.port;
-  if (port == 0 && (port = detail::pick_listen_port_locked(*n, *addrs, detail::port_kind::udp)) == 0) {
-    return make_error(errc::address_space_exhausted, "no free UDP port in 10002-19999");
-  }
+  auto* n = plan->node;
+  auto* addrs = &plan->addrs;
+  uint16_t port = plan->port;
   std::shared_ptr<udp_core> u(new udp_core, [](udp_core* p) {
     core_guard g;
     delete p;

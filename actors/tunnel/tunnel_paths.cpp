@@ -20,6 +20,9 @@ constexpr size_t max_pending_packets = 64;
 /// max_candidates bounds the endpoints a handshake is sent to at once.
 constexpr size_t max_candidates = 4;
 constexpr auto negative_ttl = std::chrono::seconds(1);
+/// max_negative bounds the negative cache (a scan of the address space must
+/// not grow it without limit: beyond this it starts over).
+constexpr size_t max_negative = 4096;
 
 bool prefix_contains(const ip_prefix& p, const ip_addr& a) {
   if (p.addr.is_v4() != a.is_v4()) {
@@ -333,6 +336,9 @@ void udp_tunnel::impl::complete(node_slot& n, uint64_t request, pending_resolve&
   peer_slot* p = pr.hit ? ensure_peer(n, pr.hit) : nullptr;
   if (p == nullptr) {
     if (!pr.by_key) {
+      if (n.unknown_until.size() >= max_negative) {
+        n.unknown_until.clear();
+      }
       n.unknown_until[pr.addr] = now + negative_ttl;
     }
     if (pr.by_key) {

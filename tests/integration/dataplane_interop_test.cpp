@@ -35,58 +35,6 @@ constexpr uint16_t node_http_port = 8080;
 const std::string page_from_wg = "served by python inside the namespace\n";
 const std::string page_from_node = "served by tailfleet through wireguard-go\n";
 
-std::string script_path() {
-  auto argc = caf::test::engine::argc();
-  auto argv = caf::test::engine::argv();
-  return argc >= 2 ? std::string{argv[1]} : std::string{};
-}
-
-/// skip_reason says why this machine cannot run the test (empty: it can).
-std::string skip_reason(const std::string& script) {
-  if (geteuid() != 0) {
-    return "not root";
-  }
-  if (run(script + " probe").first != 0) {
-    return "cannot create a network namespace (ip netns add failed)";
-  }
-  return {};
-}
-
-/// peer_netns brings wireguard-go up and always takes it down again; the
-/// script's watchdog does so too should this process abort or crash.
-struct peer_netns {
-  std::string script;
-  std::string name = "tfdp" + std::to_string(getpid() % 100000);
-  std::string env; // the WG_* lines of `up`
-  bool is_up = false;
-
-  ~peer_netns() {
-    if (is_up) {
-      run(script + " down " + name);
-    }
-  }
-
-  /// up tries the free /30s from a pid-dependent start (exit 3: in use).
-  bool up() {
-    for (int i = 0; i < 24 && !is_up; ++i) {
-      int index = 16 + (getpid() + i) % 24;
-      is_up = true;
-      auto [rc, out] = run(script + " up " + name + " " + std::to_string(index) + " "
-                           + wg_tunnel_ip + " " + std::to_string(getpid()));
-      if (rc == 0) {
-        env = out;
-        return true;
-      }
-      run(script + " down " + name);
-      is_up = false;
-      if (rc != 3) {
-        return false;
-      }
-    }
-    return false;
-  }
-};
-
 /// free_udp_port finds a port nobody uses now (for the node's own socket).
 uint16_t free_udp_port() {
   udp_socket probe{"0.0.0.0"};
@@ -286,7 +234,9 @@ CAF_TEST(http_both_ways_and_ping_with_wireguard_go) {
   }
   peer_netns ns;
   ns.script = script;
-  auto is_up = ns.up();
+  ns.name = "tfdp" + std::to_string(getpid() % 100000);
+  ns.first_index = 16;
+  auto is_up = ns.up(wg_tunnel_ip);
   CAF_CHECK(is_up);
   if (is_up) {
     run_interop(script, ns);

@@ -29,58 +29,6 @@ const ip_addr our_a = *ip_addr::parse("100.64.0.1");
 const ip_addr their_ip = *ip_addr::parse("100.64.0.2");
 const ip_addr our_b = *ip_addr::parse("100.64.0.3");
 
-std::string script_path() {
-  auto argc = caf::test::engine::argc();
-  auto argv = caf::test::engine::argv();
-  return argc >= 2 ? std::string{argv[1]} : std::string{};
-}
-
-/// skip_reason says why this machine cannot run the test (empty: it can).
-std::string skip_reason(const std::string& script) {
-  if (geteuid() != 0) {
-    return "not root";
-  }
-  if (run(script + " probe").first != 0) {
-    return "cannot create a network namespace (ip netns add failed)";
-  }
-  return {};
-}
-
-/// peer_netns brings wireguard-go up and takes it down again; the script's
-/// watchdog does so too should this process abort (CAF_REQUIRE) or crash.
-struct peer_netns {
-  std::string script;
-  std::string name = "tfwg" + std::to_string(getpid() % 100000);
-  std::string env; // the WG_* lines of `up`
-  bool is_up = false;
-
-  ~peer_netns() {
-    if (is_up) {
-      run(script + " down " + name);
-    }
-  }
-
-  /// up tries the free /30s from a pid-dependent start.
-  bool up(const std::string& tunnel_ip) {
-    for (int i = 0; i < 24 && !is_up; ++i) {
-      int index = 40 + (getpid() + i) % 24;
-      is_up = true; // `up` cleans up after itself, but be safe
-      auto [rc, out] = run(script + " up " + name + " " + std::to_string(index) + " "
-                           + tunnel_ip + " " + std::to_string(getpid()));
-      if (rc == 0) {
-        env = out;
-        return true;
-      }
-      run(script + " down " + name);
-      is_up = false;
-      if (rc != 3) {
-        return false;
-      }
-    }
-    return false;
-  }
-};
-
 /// rig is our side: one socket, devices A and B, and what arrived.
 struct rig {
   udp_socket sock;
@@ -239,6 +187,8 @@ CAF_TEST(handshakes_and_icmp_with_wireguard_go) {
   }
   peer_netns ns;
   ns.script = script;
+  ns.name = "tfwg" + std::to_string(getpid() % 100000);
+  ns.first_index = 40;
   auto is_up = ns.up(their_ip.to_string());
   CAF_CHECK(is_up);
   if (is_up) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Helpers for the wireguard-go interop test: shell commands, a blocking UDP
-// socket with a receive timeout, base64 keys as `wg` prints them, and
-// hand-built IPv4/ICMP echo packets. Test-only; single-threaded use.
+// Helpers for the wireguard-go interop tests: shell commands, a blocking UDP
+// socket with a receive timeout, base64 keys as `wg` prints them, hand-built
+// IPv4/ICMP echo packets, and the namespace rig (peer_netns) around
+// scripts/wg-peer-netns.sh. Test-only; single-threaded use.
 #pragma once
 
 #include <arpa/inet.h>
@@ -20,6 +21,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <caf/test/unit_test.hpp>
 
 #include "runtime/ip.hpp"
 #include "runtime/keys.hpp"
@@ -200,5 +203,60 @@ inline ip_addr source_of(const std::vector<uint8_t>& p) {
 inline ip_addr destination_of(const std::vector<uint8_t>& p) {
   return ip_addr::v4(p[16], p[17], p[18], p[19]);
 }
+
+/// script_path is the wg-peer-netns.sh path given after "--".
+inline std::string script_path() {
+  auto argc = caf::test::engine::argc();
+  auto argv = caf::test::engine::argv();
+  return argc >= 2 ? std::string{argv[1]} : std::string{};
+}
+
+/// skip_reason says why this machine cannot run the test (empty: it can).
+inline std::string skip_reason(const std::string& script) {
+  if (geteuid() != 0) {
+    return "not root";
+  }
+  if (run(script + " probe").first != 0) {
+    return "cannot create a network namespace (ip netns add failed)";
+  }
+  return {};
+}
+
+/// peer_netns brings wireguard-go up in a namespace of its own and always
+/// takes it down again; the script's watchdog does so too should this
+/// process abort (CAF_REQUIRE) or crash.
+struct peer_netns {
+  std::string script;
+  std::string name;       // unique per test binary and pid (<= 12 chars)
+  int first_index = 16;   // the /30s tried start here (tests use disjoint ranges)
+  std::string env;        // the WG_* lines of `up`
+  bool is_up = false;
+
+  ~peer_netns() {
+    if (is_up) {
+      run(script + " down " + name);
+    }
+  }
+
+  /// up tries 24 free /30s from a pid-dependent start (exit 3: in use).
+  bool up(const std::string& tunnel_ip) {
+    for (int i = 0; i < 24 && !is_up; ++i) {
+      int index = first_index + (getpid() + i) % 24;
+      is_up = true; // `up` cleans up after itself, but be safe
+      auto [rc, out] = run(script + " up " + name + " " + std::to_string(index) + " "
+                           + tunnel_ip + " " + std::to_string(getpid()));
+      if (rc == 0) {
+        env = out;
+        return true;
+      }
+      run(script + " down " + name);
+      is_up = false;
+      if (rc != 3) {
+        return false;
+      }
+    }
+    return false;
+  }
+};
 
 } // namespace tf::wg::interop

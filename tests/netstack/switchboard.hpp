@@ -14,6 +14,7 @@
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -165,5 +166,25 @@ inline ip_addr v6(uint32_t n) {
   b[15] = static_cast<uint8_t>(n);
   return ip_addr::v6(b);
 }
+
+/// node_pair is two nodes, a and b, on a switchboard of their own, with
+/// addresses derived from `base` (give each test binary its own base).
+struct node_pair {
+  switchboard sb;
+  node_id a = 0;
+  node_id b = 0;
+  ip_addr a4, a6, b4, b6;
+
+  explicit node_pair(uint32_t base, bool direct = false)
+    : sb(direct), a4(v4(base + 1)), a6(v6(base + 1)), b4(v4(base + 2)), b6(v6(base + 2)) {
+    auto x = sb.add(a4, a6);
+    auto y = sb.add(b4, b6);
+    if (!x.ok() || !y.ok()) {
+      throw std::runtime_error("node_pair: cannot add the nodes");
+    }
+    a = *x;
+    b = *y;
+  }
+};
 
 } // namespace tf::netstack::testing

@@ -23,19 +23,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture {
-  switchboard sb;
-  node_id a = 0;
-  node_id b = 0;
-  ip_addr a4 = v4(0x3c01), a6 = v6(0x3c01), b4 = v4(0x3c02), b6 = v6(0x3c02);
-
-  explicit fixture(bool direct = false) : sb(direct) {
-    auto x = sb.add(a4, a6);
-    auto y = sb.add(b4, b6);
-    CAF_REQUIRE(x.ok() && y.ok());
-    a = *x;
-    b = *y;
-  }
+struct fixture : node_pair {
+  explicit fixture(bool direct = false) : node_pair(0x3c00, direct) {}
 };
 
 std::span<const uint8_t> bytes(const std::string& s) {

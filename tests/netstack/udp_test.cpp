@@ -20,19 +20,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture {
-  switchboard sb;
-  node_id a = 0;
-  node_id b = 0;
-  ip_addr a4 = v4(0x5001), a6 = v6(0x5001), b4 = v4(0x5002), b6 = v6(0x5002);
-
-  fixture() {
-    auto x = sb.add(a4, a6);
-    auto y = sb.add(b4, b6);
-    CAF_REQUIRE(x.ok() && y.ok());
-    a = *x;
-    b = *y;
-  }
+struct fixture : node_pair {
+  fixture() : node_pair(0x5000) {}
 };
 
 std::span<const uint8_t> bytes(const std::string& s) {
