@@ -6,10 +6,12 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -96,12 +98,18 @@ result<udp_socket> udp_socket::open(uint16_t port) {
   ::getsockname(s.fd_, reinterpret_cast<sockaddr*>(&ss), &slen);
   s.port_ = from_sockaddr(ss).port;
   grow_buffers(s.fd_);
+  // Segmentation offload both ways (Linux >= 5.0): the kernel moves a run of
+  // equal-sized datagrams as one buffer, which on loopback and veth is never
+  // split at all. Without it, every datagram is one trip through the stack.
+  int on = 1;
+  s.gro_ = ::setsockopt(s.fd_, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+  s.gso_ = true; // dropped at the first send the kernel refuses
   return s;
 }
 
 udp_socket::udp_socket(udp_socket&& other) noexcept
-  : fd_(std::exchange(other.fd_, -1)), v6_(other.v6_), port_(other.port_),
-    rx_buf_(std::move(other.rx_buf_)) {}
+  : fd_(std::exchange(other.fd_, -1)), v6_(other.v6_), gro_(other.gro_), gso_(other.gso_),
+    port_(other.port_), rx_buf_(std::move(other.rx_buf_)) {}
 
 udp_socket& udp_socket::operator=(udp_socket&& other) noexcept {
   if (this != &other) {
@@ -110,6 +118,8 @@ udp_socket& udp_socket::operator=(udp_socket&& other) noexcept {
     }
     fd_ = std::exchange(other.fd_, -1);
     v6_ = other.v6_;
+    gro_ = other.gro_;
+    gso_ = other.gso_;
     port_ = other.port_;
     rx_buf_ = std::move(other.rx_buf_);
   }
@@ -148,17 +158,25 @@ std::vector<ip_endpoint> udp_socket::local_endpoints() const {
 
 size_t udp_socket::receive_batch(std::vector<datagram>& out, size_t max_batch) {
   out.clear();
-  rx_buf_.resize(max_batch * max_datagram);
+  // With GRO one message may carry many datagrams of one size: room for 64 KiB.
+  const size_t slot = gro_ ? size_t{65536} : max_datagram;
+  constexpr size_t control_len = CMSG_SPACE(sizeof(int));
+  rx_buf_.resize(max_batch * slot);
+  rx_control_.resize(max_batch * control_len);
   std::vector<mmsghdr> msgs(max_batch);
   std::vector<iovec> iovs(max_batch);
   std::vector<sockaddr_storage> addrs(max_batch);
   for (size_t i = 0; i < max_batch; ++i) {
-    iovs[i] = {rx_buf_.data() + i * max_datagram, max_datagram};
+    iovs[i] = {rx_buf_.data() + i * slot, slot};
     msgs[i].msg_hdr = {};
     msgs[i].msg_hdr.msg_iov = &iovs[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &addrs[i];
     msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    if (gro_) {
+      msgs[i].msg_hdr.msg_control = rx_control_.data() + i * control_len;
+      msgs[i].msg_hdr.msg_controllen = control_len;
+    }
   }
   int n = ::recvmmsg(fd_, msgs.data(), static_cast<unsigned>(max_batch), MSG_DONTWAIT, nullptr);
   if (n <= 0) {
@@ -168,34 +186,100 @@ size_t udp_socket::receive_batch(std::vector<datagram>& out, size_t max_batch) {
     return 0;
   }
   for (int i = 0; i < n; ++i) {
-    datagram d;
-    d.bytes = {rx_buf_.data() + i * max_datagram, msgs[i].msg_len};
-    d.from = from_sockaddr(addrs[i]);
-    d.truncated = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-    out.push_back(d);
+    auto& h = msgs[i].msg_hdr;
+    size_t len = msgs[i].msg_len;
+    size_t segment = len;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); gro_ && c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof(size));
+        segment = size > 0 ? static_cast<size_t>(size) : len;
+      }
+    }
+    const uint8_t* base = rx_buf_.data() + i * slot;
+    auto from = from_sockaddr(addrs[i]);
+    bool cut = (h.msg_flags & MSG_TRUNC) != 0;
+    for (size_t at = 0; at < len; at += segment) {
+      datagram d;
+      d.bytes = {base + at, std::min(segment, len - at)};
+      d.from = from;
+      d.truncated = cut || d.bytes.size() > max_datagram;
+      out.push_back(d);
+    }
   }
   return out.size();
 }
 
+namespace {
+
+/// max_gso_segments bounds one offloaded send (the kernel takes up to 64
+/// segments and 64 KiB).
+constexpr size_t max_gso_segments = 40;
+
+/// send_run_length counts the datagrams from `at` that can go as one GSO
+/// send: same destination, same size (the last may be shorter).
+size_t send_run_length(std::span<const outgoing> batch, size_t at) {
+  const auto& first = batch[at];
+  size_t size = first.bytes.size();
+  size_t n = 1;
+  size_t total = size;
+  while (at + n < batch.size() && n < max_gso_segments) {
+    const auto& next = batch[at + n];
+    if (next.to != first.to || next.bytes.size() > size || total + next.bytes.size() > 65000) {
+      break;
+    }
+    total += next.bytes.size();
+    ++n;
+    if (next.bytes.size() < size) {
+      break; // a shorter one ends the run
+    }
+  }
+  return n;
+}
+
+} // namespace
+
 void udp_socket::send_batch(std::span<const outgoing> batch) {
   constexpr size_t chunk = 64;
+  constexpr size_t control_len = CMSG_SPACE(sizeof(uint16_t));
   mmsghdr msgs[chunk];
-  iovec iovs[chunk];
   sockaddr_storage addrs[chunk];
-  for (size_t base = 0; base < batch.size(); base += chunk) {
-    size_t n = std::min(chunk, batch.size() - base);
-    for (size_t i = 0; i < n; ++i) {
-      const auto& o = batch[base + i];
-      iovs[i] = {const_cast<uint8_t*>(o.bytes.data()), o.bytes.size()};
-      msgs[i].msg_hdr = {};
-      msgs[i].msg_hdr.msg_iov = &iovs[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &addrs[i];
-      msgs[i].msg_hdr.msg_namelen = to_sockaddr(o.to, v6_, addrs[i]);
+  alignas(cmsghdr) uint8_t control[chunk][control_len];
+  std::vector<iovec> iovs(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    iovs[i] = {const_cast<uint8_t*>(batch[i].bytes.data()), batch[i].bytes.size()};
+  }
+  size_t at = 0;
+  while (at < batch.size()) {
+    // Build up to `chunk` messages, each one datagram or one GSO run.
+    size_t num = 0;
+    size_t first_at = at;
+    std::array<size_t, chunk> runs{};
+    while (num < chunk && at < batch.size()) {
+      size_t run = gso_ ? send_run_length(batch, at) : 1;
+      auto& h = msgs[num].msg_hdr;
+      h = {};
+      h.msg_iov = &iovs[at];
+      h.msg_iovlen = run;
+      h.msg_name = &addrs[num];
+      h.msg_namelen = to_sockaddr(batch[at].to, v6_, addrs[num]);
+      if (run > 1) {
+        h.msg_control = control[num];
+        h.msg_controllen = control_len;
+        cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        auto size = static_cast<uint16_t>(batch[at].bytes.size());
+        std::memcpy(CMSG_DATA(c), &size, sizeof(size));
+      }
+      runs[num] = run;
+      at += run;
+      ++num;
     }
     size_t sent = 0;
-    while (sent < n) {
-      int r = ::sendmmsg(fd_, msgs + sent, static_cast<unsigned>(n - sent), 0);
+    while (sent < num) {
+      int r = ::sendmmsg(fd_, msgs + sent, static_cast<unsigned>(num - sent), 0);
       if (r < 0) {
         if (errno == EINTR) {
           continue;
@@ -208,7 +292,18 @@ void udp_socket::send_batch(std::span<const outgoing> batch) {
             continue;
           }
         }
-        TF_COUNTER("tunnel_tx_send_errors").add(); // skip the failing datagram
+        if (gso_ && runs[sent] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+          // No segmentation offload here: resend the rest one by one.
+          TF_COUNTER("tunnel_tx_gso_disabled").add();
+          gso_ = false;
+          size_t resend_from = first_at;
+          for (size_t k = 0; k < sent; ++k) {
+            resend_from += runs[k];
+          }
+          send_batch(batch.subspan(resend_from));
+          return;
+        }
+        TF_COUNTER("tunnel_tx_send_errors").add(); // skip the failing message
         ++sent;
         continue;
       }

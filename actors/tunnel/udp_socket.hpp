@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // udp_socket: the non-blocking UDP socket of a tunnel (dual-stack IPv6 with
 // IPv4-mapped addresses, IPv4-only where IPv6 is off), with batched receive
-// and send (recvmmsg/sendmmsg). Owned by one tunnel; only its I/O thread
+// and send (recvmmsg/sendmmsg) and UDP segmentation offload (GSO/GRO) where
+// the kernel has it. Owned by one tunnel; only its I/O thread
 // reads and writes it. No CAF, no lwIP.
 #pragma once
 
@@ -49,8 +50,9 @@ public:
   /// address of an interface that is up, loopback last.
   std::vector<ip_endpoint> local_endpoints() const;
 
-  /// receive_batch reads up to out.capacity() datagrams without blocking
-  /// (empty: nothing pending). The spans stay valid until the next call.
+  /// receive_batch reads up to `max_batch` messages without blocking (with
+  /// GRO each may hold several datagrams: all are split into `out`; empty:
+  /// nothing pending). The spans stay valid until the next call.
   size_t receive_batch(std::vector<datagram>& out, size_t max_batch);
 
   /// send_batch sends every datagram (dropped and counted if the kernel
@@ -60,8 +62,11 @@ public:
 private:
   int fd_ = -1;
   bool v6_ = false;
+  bool gro_ = false;  // receive: the kernel may coalesce datagrams (UDP_GRO)
+  bool gso_ = false;  // send: runs of equal datagrams go as one (UDP_SEGMENT)
   uint16_t port_ = 0;
   std::vector<uint8_t> rx_buf_;
+  std::vector<uint8_t> rx_control_;
 };
 
 } // namespace tf::tunnel

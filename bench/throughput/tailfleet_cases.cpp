@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -130,6 +131,12 @@ case_result to_row(const std::string& name, measurement& m, std::string detail) 
   return row;
 }
 
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g s", s);
+  return buf;
+}
+
 std::string drops_detail() {
   return "tunnel drops: queue " + std::to_string(get_counter("tunnel_tx_queue_full").value())
          + ", send errors " + std::to_string(get_counter("tunnel_tx_send_errors").value())
@@ -159,7 +166,7 @@ result<case_result> measure_in_process(const case_options& opt) {
     return m.error();
   return to_row("in-process", *m,
                 "2 nodes, 1 process, in-memory hand-off (no cipher); 1 TCP stream "
-                  + std::to_string(opt.seconds) + " s, MTU 1280; " + drops_detail());
+                  + seconds_text(opt.seconds) + ", MTU 1280; " + drops_detail());
 }
 
 result<case_result> measure_cross_process(const case_options& opt) {
@@ -194,7 +201,7 @@ result<case_result> measure_cross_process(const case_options& opt) {
     return m.error();
   return to_row("cross-process", *m,
                 "2 processes, WireGuard over loopback UDP (ChaCha20-Poly1305, libsodium); 1 TCP "
-                "stream " + std::to_string(opt.seconds) + " s, MTU 1280; " + drops_detail());
+                "stream " + seconds_text(opt.seconds) + ", MTU 1280; " + drops_detail());
 }
 
 } // namespace tf::bench

@@ -3,7 +3,8 @@
 // nodes, real UDP sockets. Nodes that share the process hand packets over in
 // memory; nodes with in_memory_peers off talk WireGuard over loopback UDP
 // (the same path two processes take). TCP echo with checksums, names,
-// UDP datagrams, a removed peer, and forged or unknown datagrams.
+// UDP datagrams, a removed peer, and forged, unknown, truncated or
+// oversized datagrams (replays and wrong keys: tests/runtime/wg_*).
 #define CAF_SUITE dataplane
 #include <caf/test/unit_test_impl.hpp>
 
@@ -194,6 +195,7 @@ CAF_TEST(forged_and_unknown_datagrams_are_dropped_and_counted) {
   auto malformed = counter_value("tunnel_rx_malformed");
   auto no_node = counter_value("tunnel_rx_initiation_no_node");
   auto unknown_index = counter_value("wg_rejected_unknown_index");
+  auto oversized = counter_value("tunnel_rx_oversized");
   send({9, 0, 0, 0, 1, 2, 3});               // unknown type
   send({1, 0});                              // truncated
   send(std::vector<uint8_t>(148, 0));        // zero type
@@ -203,11 +205,16 @@ CAF_TEST(forged_and_unknown_datagrams_are_dropped_and_counted) {
   auto transport = std::vector<uint8_t>(64, 0x11);
   transport[0] = 4, transport[1] = transport[2] = transport[3] = 0;  // unknown index
   send(transport);
+  auto huge = std::vector<uint8_t>(4000, 0x22);
+  huge[0] = 4, huge[1] = huge[2] = huge[3] = 0;  // longer than any WireGuard datagram
+  send(huge);
   CAF_CHECK(wait_until([&] { return counter_value("tunnel_rx_malformed") >= malformed + 3; },
                        seconds(5)));
   CAF_CHECK(wait_until([&] { return counter_value("tunnel_rx_initiation_no_node") > no_node; },
                        seconds(5)));
   CAF_CHECK(wait_until([&] { return counter_value("wg_rejected_unknown_index") > unknown_index; },
+                       seconds(5)));
+  CAF_CHECK(wait_until([&] { return counter_value("tunnel_rx_oversized") > oversized; },
                        seconds(5)));
   ::close(fd);
   // The tunnel still works after all of that.
