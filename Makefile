@@ -26,6 +26,7 @@ test: build
 
 bench: build
 	./$(BUILD)/bench/giant_tailnet
+	./$(BUILD)/bench/throughput
 
 asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTF_SANITIZE=ON"
