@@ -2,6 +2,7 @@
 // The blocking TCP API: conn and dial_tcp (see sockets.hpp). Callers are
 // application threads; every step takes the core lock and waits on the
 // connection's condition variable with the lock released.
+#include <algorithm>
 #include <string>
 
 #include "netstack/bind.hpp"
@@ -64,8 +65,10 @@ result<size_t> conn::write(std::span<const uint8_t> data, deadline d) {
     if (done == data.size()) {
       break;
     }
+    size_t want = std::min(tcp_core::write_low_water, data.size() - done);
     bool ready = detail::wait_locked(c.cv(), d, [&] {
-      return c.writable_locked() > 0 || c.error_locked() != nullptr || c.write_shut_locked();
+      return c.writable_locked() >= want || c.error_locked() != nullptr
+             || c.write_shut_locked();
     });
     if (!ready) {
       return done > 0 ? result<size_t>(done)

@@ -35,19 +35,28 @@ struct tcp_core_callbacks {
       }
       return ERR_OK;
     }
+    // Readers wait only while nothing is buffered: wake them once per batch
+    // of segments, not once per segment.
+    bool was_empty = c->rx_len_ == 0;
     c->rx_len_ += p->tot_len;
     c->rx_.push_back(p);
-    c->notify_locked();
+    if (was_empty) {
+      c->notify_locked();
+    }
     if (c->events_.on_data) {
       c->events_.on_data(c->rx_len_);
     }
     return ERR_OK;
   }
 
-  static err_t on_sent(void* arg, tcp_pcb*, u16_t) {
+  static err_t on_sent(void* arg, tcp_pcb* pcb, u16_t) {
     auto* c = static_cast<tcp_core*>(arg);
     if (c != nullptr) {
-      c->notify_locked();
+      // Writers wait for write_low_water bytes of room (or all of it): one
+      // wake-up per chunk of ACKs instead of one per ACK.
+      if (c->writable_locked() >= tcp_core::write_low_water || pcb->unacked == nullptr) {
+        c->notify_locked();
+      }
       if (c->events_.on_writable) {
         c->events_.on_writable(c->writable_locked());
       }

@@ -51,6 +51,10 @@ class tcp_core : public detail::socket_base {
 public:
   enum class phase : uint8_t { connecting, open, done };
 
+  /// write_low_water is the send-buffer room a blocked writer waits for
+  /// (less when it has less left to write).
+  static constexpr size_t write_low_water = 16 * 1024;
+
   /// attach_locked wraps an lwIP pcb (connecting or accepted) for `node`.
   static std::shared_ptr<tcp_core> attach_locked(detail::node_state* node, tcp_pcb* pcb,
                                                  phase initial);
