@@ -241,6 +241,7 @@ tailnet::registration tailnet::logout(live& n, int64_t now_ms) {
     return refuse(ok.error().code, ok.error().message());
   pending_.upserted.erase(id);
   pending_.online.erase(id);
+  pending_.endpoints.erase(id);
   pending_.removed.insert(id);
   return out;
 }
@@ -276,7 +277,8 @@ result<void> tailnet::update_endpoints(wire::node_id id,
   i->second.row.endpoints = endpoints;
   if (auto ok = db_.update_node(i->second.row); !ok)
     return ok;
-  pending_.upserted.insert(id);
+  if (!pending_.upserted.contains(id))
+    pending_.endpoints.insert(id); // a narrow patch, not the whole node
   return {};
 }
 
@@ -291,6 +293,7 @@ void tailnet::forget(wire::node_id id) {
   nodes_.erase(i);
   pending_.upserted.erase(id);
   pending_.online.erase(id);
+  pending_.endpoints.erase(id);
   pending_.removed.insert(id);
 }
 

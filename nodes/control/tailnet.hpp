@@ -40,10 +40,14 @@ struct change_set {
   absl::flat_hash_set<wire::node_id> upserted;
   absl::flat_hash_set<wire::node_id> removed;
   absl::flat_hash_map<wire::node_id, bool> online;
+  absl::flat_hash_set<wire::node_id> endpoints;  // sent as peer patches
 
-  bool empty() const noexcept { return upserted.empty() && removed.empty() && online.empty(); }
+  bool empty() const noexcept {
+    return upserted.empty() && removed.empty() && online.empty() && endpoints.empty();
+  }
   bool touches(wire::node_id id) const {
-    return upserted.contains(id) || removed.contains(id) || online.contains(id);
+    return upserted.contains(id) || removed.contains(id) || online.contains(id)
+           || endpoints.contains(id);
   }
 };
 

@@ -121,11 +121,23 @@ wire::map_response tailnet::delta_for(wire::node_id viewer, uint64_t seq, int64_
     for (auto& [id, online] : pending_.online)
       if (id != viewer)
         r.online_change.emplace_back(id, online);
+    for (auto id : pending_.endpoints) {
+      auto i = nodes_.find(id);
+      if (id == viewer || pending_.upserted.contains(id) || i == nodes_.end()
+          || !visible(i->second.row))
+        continue;
+      wire::peer_change patch;
+      patch.id = id;
+      patch.endpoints = i->second.row.endpoints;
+      r.peers_changed_patch.push_back(std::move(patch));
+    }
   }
   std::sort(r.peers_changed.begin(), r.peers_changed.end(),
             [](const wire::node& a, const wire::node& b) { return a.id < b.id; });
   std::sort(r.peers_removed.begin(), r.peers_removed.end());
   std::sort(r.online_change.begin(), r.online_change.end());
+  std::sort(r.peers_changed_patch.begin(), r.peers_changed_patch.end(),
+            [](const wire::peer_change& a, const wire::peer_change& b) { return a.id < b.id; });
   return r;
 }
 

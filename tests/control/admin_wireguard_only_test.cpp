@@ -144,6 +144,27 @@ CAF_TEST(accepted_nodes_are_authorized_online_and_announced) {
   }
 }
 
+CAF_TEST(endpoint_changes_reach_peers_as_narrow_patches) {
+  auto [status, out] = add(body_for(hex_key(node_private_key::generate().public_key())));
+  CAF_REQUIRE_EQUAL(status, 201);
+  wire::node_id id = out.value("id", wire::node_id{0});
+  net->clear_pending();
+  auto moved = *ip_endpoint::parse("198.51.100.9:41641");
+  CAF_REQUIRE(net->update_endpoints(id, {moved}).ok());
+  auto d = net->shared_delta(2, now);
+  CAF_CHECK(d.peers_changed.empty());
+  CAF_REQUIRE_EQUAL(d.peers_changed_patch.size(), 1u);
+  auto& patch = d.peers_changed_patch.front();
+  CAF_CHECK_EQUAL(patch.id, id);
+  CAF_REQUIRE(patch.endpoints.has_value());
+  CAF_CHECK(*patch.endpoints == std::vector<ip_endpoint>{moved});
+  CAF_CHECK(!patch.online.has_value());
+  net->clear_pending();
+  CAF_MESSAGE("the same endpoints again change nothing");
+  CAF_REQUIRE(net->update_endpoints(id, {moved}).ok());
+  CAF_CHECK(net->pending().empty());
+}
+
 CAF_TEST(refused_bodies_answer_400_and_are_counted) {
   auto taken_key = node_private_key::generate().public_key();
   auto first = body_for(hex_key(taken_key));
