@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "runtime/counters.hpp"
@@ -213,6 +215,30 @@ std::string value_of(const std::string& text, const std::string& key) {
     pos += key.size();
   }
   return {};
+}
+
+std::optional<double> process_cpu_seconds(pid_t pid, const std::string& expected_name) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  if (pid <= 0 || !std::getline(in, line)) {
+    return std::nullopt;
+  }
+  auto close_paren = line.rfind(')');
+  if (close_paren == std::string::npos || line.find(expected_name) > close_paren) {
+    return std::nullopt;
+  }
+  std::istringstream fields{line.substr(close_paren + 2)};
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  // After "pid (comm) ": state is field 3; utime and stime are 14 and 15.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) {
+      utime = std::strtoull(field.c_str(), nullptr, 10);
+    } else if (i == 15) {
+      stime = std::strtoull(field.c_str(), nullptr, 10);
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 } // namespace tf::bench

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Child processes of bench/throughput (the wg script, iperf3, ss): started
 // without a shell from an argv, stdout and stderr captured, killed on a
-// deadline. A child_process is owned by one thread; it never outlives its
+// deadline; the CPU time of a process. A child_process is owned by one thread; it never outlives its
 // object (the destructor kills and reaps it).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,12 @@ result<run_output> run_command(const std::vector<std::string>& argv,
 /// find_in_path returns the full path of `program` in $PATH, or "" when it
 /// is not there (or not executable).
 std::string find_in_path(const std::string& program);
+
+/// process_cpu_seconds reads the user + system CPU seconds of every thread
+/// of process `pid` from /proc. Nothing when the process is gone, or when
+/// `expected_name` is not empty and its command name does not contain it
+/// (the pid was reused).
+std::optional<double> process_cpu_seconds(pid_t pid, const std::string& expected_name = {});
 
 /// value_of finds "KEY=value" lines in `text`; "" when KEY is absent.
 std::string value_of(const std::string& text, const std::string& key);

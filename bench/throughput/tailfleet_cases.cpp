@@ -11,10 +11,9 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "bench/throughput/subprocess.hpp"
 #include "nodes/echo_service.hpp"
 #include "nodes/local_client.hpp"
 #include "runtime/counters.hpp"
@@ -35,23 +34,6 @@ double cpu_seconds_self() {
   getrusage(RUSAGE_SELF, &ru);
   auto s = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
   return s(ru.ru_utime) + s(ru.ru_stime);
-}
-
-/// cpu_seconds_of reads utime + stime of process `pid` from /proc.
-double cpu_seconds_of(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string line;
-  std::getline(in, line);
-  auto close_paren = line.rfind(')');
-  if (close_paren == std::string::npos)
-    return 0;
-  std::istringstream rest{line.substr(close_paren + 2)};
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i)
-    if (i == 14 || i == 15)
-      ticks += std::stod(field);
-  return ticks / double(sysconf(_SC_CLK_TCK));
 }
 
 struct measurement {
@@ -194,7 +176,7 @@ result<case_result> measure_cross_process(const case_options& opt) {
     return make_error(errc::timeout, "the child node never came up: " + test::read_file(log));
   pid_t pid = child.pid();
   auto m = measure(**a, "tp-remote", opt,
-                   [pid] { return cpu_seconds_self() + cpu_seconds_of(pid); });
+                   [pid] { return cpu_seconds_self() + process_cpu_seconds(pid).value_or(0); });
   child.terminate();
   std::remove(log.c_str());
   if (!m)

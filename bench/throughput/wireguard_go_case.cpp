@@ -12,9 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include "bench/throughput/iperf3_report.hpp"
@@ -63,29 +61,14 @@ std::string skip_reason(const case_options& opt) {
   return {};
 }
 
-/// cpu_seconds reads utime + stime of every thread of `pid` from /proc.
+/// cpu_seconds is the CPU time of wireguard-go process `pid` (text form).
 std::optional<double> cpu_seconds(const std::string& pid) {
-  std::ifstream in{"/proc/" + pid + "/stat"};
-  std::string line;
-  if (pid.empty() || !std::getline(in, line)) {
+  char* end = nullptr;
+  long value = std::strtol(pid.c_str(), &end, 10);
+  if (pid.empty() || *end != '\0' || value <= 0) {
     return std::nullopt;
   }
-  auto close_paren = line.rfind(')');
-  if (close_paren == std::string::npos || line.find("wireguard-go") > close_paren) {
-    return std::nullopt; // not (or no longer) wireguard-go
-  }
-  std::istringstream fields{line.substr(close_paren + 2)};
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  // After "pid (comm) ": state is field 3; utime and stime are 14 and 15.
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) {
-      utime = std::strtoull(field.c_str(), nullptr, 10);
-    } else if (i == 15) {
-      stime = std::strtoull(field.c_str(), nullptr, 10);
-    }
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return process_cpu_seconds(static_cast<pid_t>(value), "wireguard-go");
 }
 
 /// wait_listening polls `ss` in `netns` until something listens on ip:port.
