@@ -17,6 +17,7 @@
 #include "tests/netstack/stream_util.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/test_argument.hpp"
 
 using namespace tf;
 using namespace tf::test;
@@ -27,12 +28,6 @@ namespace {
 
 constexpr size_t echo_bytes = 100u << 20;
 constexpr int echo_port = 7000;
-
-std::string tailfleet_binary() {
-  auto argc = caf::test::engine::argc();
-  auto argv = caf::test::engine::argv();
-  return argc >= 2 ? std::string{argv[1]} : std::string{};
-}
 
 struct two_process_fixture : system_fixture {
   temp_dir dir;
@@ -51,7 +46,7 @@ struct two_process_fixture : system_fixture {
     log = dir.str("child.log");
     auto opts = node_options(control, "remote");
     child = std::make_unique<child_process>(
-      std::vector<std::string>{tailfleet_binary(), "up", "--ephemeral", "--mem", "--hostname",
+      std::vector<std::string>{test_argument(), "up", "--ephemeral", "--mem", "--hostname",
                                "remote", "--control-url", opts.control_url, "--auth-key",
                                opts.auth_key, "--echo", std::to_string(echo_port)},
       log);

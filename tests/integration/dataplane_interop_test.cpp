@@ -10,7 +10,6 @@
 
 #include <fstream>
 #include <future>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -225,22 +224,8 @@ struct interop_fixture : system_fixture {
 CAF_TEST_FIXTURE_SCOPE(dataplane_interop_tests, interop_fixture)
 
 CAF_TEST(http_both_ways_and_ping_with_wireguard_go) {
-  auto script = script_path();
-  CAF_REQUIRE(!script.empty());
-  if (auto why = skip_reason(script); !why.empty()) {
-    std::cout << "SKIPPED: no netns/root (" << why << ")" << std::endl;
-    CAF_MESSAGE("SKIPPED: no netns/root (" << why << ")");
-    return;
-  }
-  peer_netns ns;
-  ns.script = script;
-  ns.name = "tfdp" + std::to_string(getpid() % 100000);
-  ns.first_index = 16;
-  auto is_up = ns.up(wg_tunnel_ip);
-  CAF_CHECK(is_up);
-  if (is_up) {
-    run_interop(script, ns);
-  }
+  with_peer("tfdp", 16, wg_tunnel_ip,
+            [this](const std::string& script, peer_netns& ns) { run_interop(script, ns); });
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -18,19 +18,13 @@
 #include "nodes/local_client.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/test_argument.hpp"
 
 using namespace tf;
 using namespace tf::test;
 using namespace std::chrono;
 
 namespace {
-
-/// tailfleet_binary is the path given after "--" on the command line.
-std::string tailfleet_binary() {
-  auto argc = caf::test::engine::argc();
-  auto argv = caf::test::engine::argv();
-  return argc >= 2 ? std::string{argv[1]} : std::string{};
-}
 
 /// listed_online finds node `id` in the admin API's node list: -1 absent,
 /// 0 offline, 1 online.
@@ -53,7 +47,7 @@ int listed_online(const test_control& control, wire::node_id id) {
 CAF_TEST_FIXTURE_SCOPE(ephemeral_tests, system_fixture)
 
 CAF_TEST(a_vanished_ephemeral_process_is_removed_after_the_timeout_not_before) {
-  auto binary = tailfleet_binary();
+  auto binary = test_argument();
   if (binary.empty()) {
     CAF_FAIL("run as: ephemeral_test -- <path of the tailfleet binary>");
   }

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <iostream>
 #include <thread>
 
 #include "runtime/wg/device.hpp"
@@ -178,20 +177,5 @@ void run_interop(const std::string& script, peer_netns& ns) {
 } // namespace
 
 CAF_TEST(handshakes_and_icmp_with_wireguard_go) {
-  auto script = script_path();
-  CAF_REQUIRE(!script.empty());
-  if (auto why = skip_reason(script); !why.empty()) {
-    std::cout << "SKIPPED: no netns/root (" << why << ")" << std::endl;
-    CAF_MESSAGE("SKIPPED: no netns/root (" << why << ")");
-    return;
-  }
-  peer_netns ns;
-  ns.script = script;
-  ns.name = "tfwg" + std::to_string(getpid() % 100000);
-  ns.first_index = 40;
-  auto is_up = ns.up(their_ip.to_string());
-  CAF_CHECK(is_up);
-  if (is_up) {
-    run_interop(script, ns);
-  }
+  with_peer("tfwg", 40, their_ip.to_string(), run_interop);
 }

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,6 +27,7 @@
 
 #include "runtime/ip.hpp"
 #include "runtime/keys.hpp"
+#include "tests/support/test_argument.hpp"
 
 namespace tf::wg::interop {
 
@@ -204,13 +206,6 @@ inline ip_addr destination_of(const std::vector<uint8_t>& p) {
   return ip_addr::v4(p[16], p[17], p[18], p[19]);
 }
 
-/// script_path is the wg-peer-netns.sh path given after "--".
-inline std::string script_path() {
-  auto argc = caf::test::engine::argc();
-  auto argv = caf::test::engine::argv();
-  return argc >= 2 ? std::string{argv[1]} : std::string{};
-}
-
 /// skip_reason says why this machine cannot run the test (empty: it can).
 inline std::string skip_reason(const std::string& script) {
   if (geteuid() != 0) {
@@ -258,5 +253,31 @@ struct peer_netns {
     return false;
   }
 };
+
+/// with_peer runs `body(script, ns)` against a wireguard-go peer with
+/// tunnel address `tunnel_ip`, named `prefix` + pid, its /30s tried from
+/// `first_index`. The script path is the test's argument after "--". Where
+/// namespaces are impossible (not root, no netns) the test says SKIPPED and
+/// returns; as root it must really run.
+template <class Body>
+void with_peer(const std::string& prefix, int first_index, const std::string& tunnel_ip,
+               Body&& body) {
+  auto script = tf::test::test_argument();
+  CAF_REQUIRE(!script.empty());
+  if (auto why = skip_reason(script); !why.empty()) {
+    std::cout << "SKIPPED: no netns/root (" << why << ")" << std::endl;
+    CAF_MESSAGE("SKIPPED: no netns/root (" << why << ")");
+    return;
+  }
+  peer_netns ns;
+  ns.script = script;
+  ns.name = prefix + std::to_string(getpid() % 100000);
+  ns.first_index = first_index;
+  auto is_up = ns.up(tunnel_ip);
+  CAF_CHECK(is_up);
+  if (is_up) {
+    body(script, ns);
+  }
+}
 
 } // namespace tf::wg::interop
