@@ -145,10 +145,11 @@ void udp_tunnel::impl::run() {
 }
 
 void udp_tunnel::impl::drain_inbox() {
-  std::vector<outbound_packet> packets;
-  std::vector<link_item> links;
-  std::vector<std::function<void()>> commands;
-  std::vector<std::function<void()>> late_commands;
+  // Swapping keeps both sides' capacity: no allocation per wake-up.
+  auto& packets = drained.packets;
+  auto& links = drained.links;
+  auto& commands = drained.commands;
+  auto& late_commands = drained.late_commands;
   {
     std::lock_guard<std::mutex> g(in.mu);
     packets.swap(in.packets);
@@ -179,11 +180,14 @@ void udp_tunnel::impl::drain_inbox() {
   for (auto& cmd : late_commands) {
     cmd();
   }
+  packets.clear();
+  links.clear();
+  commands.clear();
+  late_commands.clear();
 }
 
 void udp_tunnel::impl::receive_all() {
-  std::vector<datagram> batch;
-  batch.reserve(rx_batch);
+  auto& batch = rx_datagrams;
   // Bounded rounds, so outbound packets and commands are never starved.
   for (int round = 0; round < 16; ++round) {
     if (sock.receive_batch(batch, rx_batch) == 0) {

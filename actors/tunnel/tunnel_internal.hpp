@@ -102,6 +102,15 @@ struct udp_tunnel::impl {
   absl::flat_hash_map<const wg::device*, node_slot*> owner_of;
   uint64_t next_request = 1;
   tunnel_stats counts;
+  // Scratch reused by every round (capacity kept): what drain_inbox took
+  // from the inbox, and the datagrams of one receive.
+  struct {
+    std::vector<outbound_packet> packets;
+    std::vector<link_item> links;
+    std::vector<std::function<void()>> commands;
+    std::vector<std::function<void()>> late_commands;
+  } drained;
+  std::vector<datagram> rx_datagrams;
   // Per-round batches, flushed at the end of each round.
   std::vector<outgoing> tx;
   std::vector<std::vector<uint8_t>> hold;          // owns the bytes below

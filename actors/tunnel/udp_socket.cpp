@@ -109,7 +109,9 @@ result<udp_socket> udp_socket::open(uint16_t port) {
 
 udp_socket::udp_socket(udp_socket&& other) noexcept
   : fd_(std::exchange(other.fd_, -1)), v6_(other.v6_), gro_(other.gro_), gso_(other.gso_),
-    port_(other.port_), rx_buf_(std::move(other.rx_buf_)) {}
+    port_(other.port_), rx_buf_(std::move(other.rx_buf_)),
+    rx_control_(std::move(other.rx_control_)), rx_(std::move(other.rx_)),
+    tx_iovs_(std::move(other.tx_iovs_)) {}
 
 udp_socket& udp_socket::operator=(udp_socket&& other) noexcept {
   if (this != &other) {
@@ -122,6 +124,9 @@ udp_socket& udp_socket::operator=(udp_socket&& other) noexcept {
     gso_ = other.gso_;
     port_ = other.port_;
     rx_buf_ = std::move(other.rx_buf_);
+    rx_control_ = std::move(other.rx_control_);
+    rx_ = std::move(other.rx_);
+    tx_iovs_ = std::move(other.tx_iovs_);
   }
   return *this;
 }
@@ -161,11 +166,15 @@ size_t udp_socket::receive_batch(std::vector<datagram>& out, size_t max_batch) {
   // With GRO one message may carry many datagrams of one size: room for 64 KiB.
   const size_t slot = gro_ ? size_t{65536} : max_datagram;
   constexpr size_t control_len = CMSG_SPACE(sizeof(int));
+  // The scratch keeps its size between calls: no allocation per batch.
   rx_buf_.resize(max_batch * slot);
   rx_control_.resize(max_batch * control_len);
-  std::vector<mmsghdr> msgs(max_batch);
-  std::vector<iovec> iovs(max_batch);
-  std::vector<sockaddr_storage> addrs(max_batch);
+  auto& msgs = rx_.msgs;
+  auto& iovs = rx_.iovs;
+  auto& addrs = rx_.addrs;
+  msgs.resize(max_batch);
+  iovs.resize(max_batch);
+  addrs.resize(max_batch);
   for (size_t i = 0; i < max_batch; ++i) {
     iovs[i] = {rx_buf_.data() + i * slot, slot};
     msgs[i].msg_hdr = {};
@@ -245,7 +254,8 @@ void udp_socket::send_batch(std::span<const outgoing> batch) {
   mmsghdr msgs[chunk];
   sockaddr_storage addrs[chunk];
   alignas(cmsghdr) uint8_t control[chunk][control_len];
-  std::vector<iovec> iovs(batch.size());
+  auto& iovs = tx_iovs_;
+  iovs.resize(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     iovs[i] = {const_cast<uint8_t*>(batch[i].bytes.data()), batch[i].bytes.size()};
   }

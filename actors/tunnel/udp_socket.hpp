@@ -6,6 +6,9 @@
 // reads and writes it. No CAF, no lwIP.
 #pragma once
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -65,8 +68,16 @@ private:
   bool gro_ = false;  // receive: the kernel may coalesce datagrams (UDP_GRO)
   bool gso_ = false;  // send: runs of equal datagrams go as one (UDP_SEGMENT)
   uint16_t port_ = 0;
+  // Scratch of the batch calls, kept between calls (headers are rebuilt
+  // each time, so moving the socket never leaves a dangling pointer).
   std::vector<uint8_t> rx_buf_;
   std::vector<uint8_t> rx_control_;
+  struct rx_headers {
+    std::vector<mmsghdr> msgs;
+    std::vector<iovec> iovs;
+    std::vector<sockaddr_storage> addrs;
+  } rx_;
+  std::vector<iovec> tx_iovs_;
 };
 
 } // namespace tf::tunnel
