@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The blocking TCP API: conn and dial_tcp (see sockets.hpp). Callers are
 // application threads; every step takes the core lock and waits on the
-// connection's condition variable with the lock released.
+// connection's condition variable with the lock released. Reads copy
+// without the lock.
 #include <algorithm>
 #include <string>
 
@@ -19,6 +20,21 @@ failure not_open() {
 
 } // namespace
 
+conn::conn(std::shared_ptr<tcp_core> core) : core_(std::move(core)) {
+  if (core_) {
+    core_guard g;
+    core_->set_receive_buffer_locked(receive_buffer);
+  }
+}
+
+std::shared_ptr<tcp_core> conn::release() && {
+  if (core_) {
+    core_guard g;
+    core_->set_receive_buffer_locked(tcp_core::window);
+  }
+  return std::move(core_);
+}
+
 result<size_t> conn::read(std::span<uint8_t> buf, deadline d) {
   if (!core_) {
     return not_open();
@@ -32,7 +48,16 @@ result<size_t> conn::read(std::span<uint8_t> buf, deadline d) {
     return c.readable_locked() > 0 || c.eof_locked() || c.error_locked() != nullptr;
   });
   if (c.readable_locked() > 0) {
-    return c.read_locked(buf, true);
+    // The copy runs without the core lock: the sender's thread goes on
+    // feeding the stack meanwhile. The taken bytes are this thread's.
+    thread_local std::vector<rx_slice> taken;
+    size_t n = c.take_locked(buf.size(), taken);
+    {
+      core_unguard unlocked;
+      tcp_core::copy_taken(taken, buf);
+    }
+    c.finish_read_locked(taken, true);
+    return n;
   }
   if (const failure* err = c.error_locked()) {
     return *err;

@@ -30,6 +30,20 @@ private:
   core_lock lock_;
 };
 
+/// core_unguard releases the core lock for one scope (inside a core_guard
+/// scope of a thread that holds the lock exactly once), e.g. to copy
+/// bytes while other threads use the stack.
+class core_unguard {
+public:
+  core_unguard() { lock_.unlock(); }
+  ~core_unguard() { lock_.lock(); }
+  core_unguard(const core_unguard&) = delete;
+  core_unguard& operator=(const core_unguard&) = delete;
+
+private:
+  core_lock lock_;
+};
+
 namespace detail {
 
 /// wait_lock is core_lock for condition_variable_any waits: its unlock()

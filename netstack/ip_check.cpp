@@ -2,6 +2,10 @@
 // Header validation for inbound packets (see ip_check.hpp). Pure; any thread.
 #include "netstack/ip_check.hpp"
 
+#include <cstring>
+
+#include "runtime/inet_checksum.hpp"
+
 namespace tf::netstack {
 
 namespace {
@@ -114,17 +118,10 @@ ip_drop check_ip_packet(std::span<const uint8_t> pkt, ip_view& out) {
 }
 
 uint32_t inet_sum(std::span<const uint8_t> data, uint32_t sum) {
-  size_t i = 0;
-  for (; i + 1 < data.size(); i += 2) {
-    sum += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
-    if (sum & 0x80000000u) {
-      sum = (sum & 0xffff) + (sum >> 16);
-    }
-  }
-  if (i < data.size()) {
-    sum += static_cast<uint32_t>(data[i] << 8);
-  }
-  return sum;
+  uint16_t folded = ones_complement_sum(data); // in the data's (network) byte order
+  uint8_t be[2];
+  std::memcpy(be, &folded, 2);
+  return sum + static_cast<uint32_t>(be[0] << 8 | be[1]);
 }
 
 uint16_t inet_fold(uint32_t sum) {

@@ -20,10 +20,10 @@ namespace detail {
 
 namespace {
 
-// deferred: packets delivered while the core lock was already held.
-// guards: the core lock.
+// deferred: packets delivered while the core lock was already held, each
+// copied once into the pbuf lwIP will take. guards: the core lock.
 struct deferred_queue {
-  std::vector<std::pair<node_id, std::vector<uint8_t>>> items;
+  std::vector<std::pair<node_id, pbuf*>> items;
   bool drain_scheduled = false; // a sys_timeout on the tcpip thread is pending
 };
 
@@ -64,15 +64,27 @@ void answer_icmp_locked(node_state& node, const ip_view& v, std::span<const uint
   }
 }
 
-// to_lwip_input feeds a TCP or UDP packet to lwIP the way ip4_input/
-// ip6_input would, minus their address acceptance and forwarding.
-void to_lwip_input(const ip_view& v, std::span<const uint8_t> pkt) {
-  pbuf* p = pbuf_alloc(PBUF_RAW, v.total_len, PBUF_RAM);
+/// copy_to_pbuf copies a packet into one contiguous pbuf (nullptr, counted,
+/// when it is too long for one or memory ran out).
+pbuf* copy_to_pbuf(std::span<const uint8_t> pkt) {
+  if (pkt.size() > 0xffff) {
+    count_drop(ip_drop::bad_total_length);
+    return nullptr;
+  }
+  pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(pkt.size()), PBUF_RAM);
   if (p == nullptr) {
     TF_COUNTER("netstack_rx_no_memory").add();
-    return;
+    return nullptr;
   }
-  pbuf_take(p, pkt.data(), v.total_len);
+  pbuf_take(p, pkt.data(), static_cast<u16_t>(pkt.size()));
+  return p;
+}
+
+// to_lwip_input feeds a TCP or UDP packet (held in `p`, which lwIP takes)
+// to lwIP the way ip4_input/ip6_input would, minus their address
+// acceptance and forwarding.
+void to_lwip_input(const ip_view& v, std::span<const uint8_t> pkt, pbuf* p) {
+  pbuf_realloc(p, v.total_len); // drop link-layer padding
   netif* nif = the_netif();
   ip_data.current_netif = nif;
   ip_data.current_input_netif = nif;
@@ -116,15 +128,20 @@ void drain_on_tcpip_thread(void*) {
 
 } // namespace
 
-void deliver_locked(node_id id, std::span<const uint8_t> pkt) {
+/// deliver_pbuf_locked is deliver_locked for a packet already copied into
+/// `p` (one contiguous pbuf, freed or handed to lwIP here).
+void deliver_pbuf_locked(node_id id, pbuf* p) {
+  std::span<const uint8_t> pkt{static_cast<const uint8_t*>(p->payload), p->len};
   node_state* node = find_node_locked(id);
   if (node == nullptr) {
     TF_COUNTER("netstack_rx_unknown_node").add();
+    pbuf_free(p);
     return;
   }
   ip_view v;
   if (auto reason = check_ip_packet(pkt, v); reason != ip_drop::none) {
     count_drop(reason);
+    pbuf_free(p);
     return;
   }
   bool for_node = v.version == 4
@@ -132,18 +149,30 @@ void deliver_locked(node_id id, std::span<const uint8_t> pkt) {
                     : node->has_v6() && std::memcmp(v.dst, node->v6.bytes().data(), 16) == 0;
   if (!for_node) {
     TF_COUNTER("netstack_rx_not_for_node").add();
+    pbuf_free(p);
     return;
   }
   if (v.protocol == 1 || v.protocol == 58) {
     answer_icmp_locked(*node, v, pkt);
+    pbuf_free(p);
     return;
   }
-  to_lwip_input(v, pkt);
+  to_lwip_input(v, pkt, p);
+}
+
+void deliver_locked(node_id id, std::span<const uint8_t> pkt) {
+  if (pbuf* p = copy_to_pbuf(pkt)) {
+    deliver_pbuf_locked(id, p);
+  }
 }
 
 void defer_locked(node_id id, std::span<const uint8_t> pkt) {
+  pbuf* p = copy_to_pbuf(pkt);
+  if (p == nullptr) {
+    return;
+  }
   auto& q = deferred();
-  q.items.emplace_back(id, std::vector<uint8_t>(pkt.begin(), pkt.end()));
+  q.items.emplace_back(id, p);
   if (on_tcpip_thread() && !q.drain_scheduled) {
     q.drain_scheduled = true;
     sys_timeout(0, drain_on_tcpip_thread, nullptr);
@@ -152,11 +181,11 @@ void defer_locked(node_id id, std::span<const uint8_t> pkt) {
 
 void drain_deferred_locked() {
   auto& q = deferred();
-  std::vector<std::pair<node_id, std::vector<uint8_t>>> batch;
+  std::vector<std::pair<node_id, pbuf*>> batch;
   while (!q.items.empty()) {
     batch.swap(q.items);
-    for (auto& [id, bytes] : batch) {
-      deliver_locked(id, bytes);
+    for (auto& [id, p] : batch) {
+      deliver_pbuf_locked(id, p);
     }
     batch.clear();
   }

@@ -34,8 +34,15 @@ inline deadline after(clock::duration d) {
 /// timeout; the detail says which). Destroying it closes it.
 class conn {
 public:
+  /// receive_buffer bounds the bytes a connection holds for its reader.
+  /// Beyond lwIP's 64 KiB window the peer's data is acked on arrival, so a
+  /// sender streams on while the reader wakes up (like a kernel socket's
+  /// SO_RCVBUF; gVisor's netstack in Tailscale defaults to 1 MiB as well).
+  static constexpr size_t receive_buffer = 1024 * 1024;
+
   conn() = default;
-  explicit conn(std::shared_ptr<tcp_core> core) : core_(std::move(core)) {}
+  /// conn takes over `core` and gives it a receive_buffer.
+  explicit conn(std::shared_ptr<tcp_core> core);
 
   bool valid() const noexcept { return core_ != nullptr; }
 
@@ -57,8 +64,10 @@ public:
   ip_endpoint local_endpoint() const { return core_ ? core_->local() : ip_endpoint{}; }
   ip_endpoint remote_endpoint() const { return core_ ? core_->remote() : ip_endpoint{}; }
 
-  /// release hands the core over (to fd_bridge or an actor); *this is empty.
-  std::shared_ptr<tcp_core> release() && { return std::move(core_); }
+  /// release hands the core over (to fd_bridge or an actor) with its
+  /// receive buffer back at one window (they bring their own); *this is
+  /// empty.
+  std::shared_ptr<tcp_core> release() &&;
 
 private:
   std::shared_ptr<tcp_core> core_;

@@ -39,6 +39,10 @@ node_table& table() {
 
 netif g_netif;
 
+// Bytes TCP connections hold beyond their window (tcp_core receive buffers).
+// guards: the core lock.
+size_t g_held_beyond_window = 0;
+
 uint32_t raw_v4(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -102,6 +106,9 @@ err_t netif_init_fn(netif* n) {
 }
 
 void start_once() {
+  if (!lwip_uses_our_checksum()) {
+    TF_COUNTER("netstack_lwip_slow_checksum").add(); // correct, only slower
+  }
   std::atomic<bool> up{false};
   tcpip_init(
     [](void* arg) {
@@ -288,6 +295,10 @@ size_t num_nodes_locked() {
   return table().nodes.size();
 }
 
+void add_held_beyond_window_locked(size_t now, size_t before) {
+  g_held_beyond_window = g_held_beyond_window + now - before;
+}
+
 } // namespace detail
 
 // -- public API -------------------------------------------------------------
@@ -333,6 +344,7 @@ stack_stats stats() {
   s.tcp_parked = detail::num_parked_locked();
   s.tcp_active += s.tcp_parked;
   s.rx_buffered += detail::parked_rx_locked();
+  s.rx_buffered += detail::g_held_beyond_window;
   for (tcp_pcb* p = tcp_tw_pcbs; p != nullptr; p = p->next) {
     ++s.tcp_time_wait;
   }

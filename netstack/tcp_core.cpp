@@ -39,7 +39,9 @@ struct tcp_core_callbacks {
     // of segments, not once per segment.
     bool was_empty = c->rx_len_ == 0;
     c->rx_len_ += p->tot_len;
+    c->charged_ += p->tot_len;
     c->rx_.push_back(p);
+    c->credit_locked();
     if (was_empty) {
       c->notify_locked();
     }
@@ -165,35 +167,80 @@ size_t tcp_core::writable_locked() const {
 }
 
 size_t tcp_core::read_locked(std::span<uint8_t> out, bool ack) {
+  thread_local std::vector<rx_slice> taken;
+  size_t n = take_locked(out.size(), taken);
+  copy_taken(taken, out);
+  finish_read_locked(taken, ack);
+  return n;
+}
+
+size_t tcp_core::take_locked(size_t max, std::vector<rx_slice>& taken) {
+  taken.clear();
   size_t done = 0;
-  while (done < out.size() && !rx_.empty()) {
+  while (done < max && !rx_.empty()) {
     pbuf* p = rx_.front();
-    size_t n = std::min<size_t>(p->tot_len - rx_off_, out.size() - done);
-    pbuf_copy_partial(p, out.data() + done, static_cast<u16_t>(n), static_cast<u16_t>(rx_off_));
+    size_t n = std::min<size_t>(p->tot_len - rx_off_, max - done);
+    taken.push_back({p, static_cast<uint16_t>(rx_off_), static_cast<uint16_t>(n)});
     done += n;
     rx_off_ += n;
     if (rx_off_ == p->tot_len) {
-      rx_.pop_front();
-      pbuf_free(p);
+      rx_.pop_front(); // rx_'s reference passes to the reader
       rx_off_ = 0;
+    } else {
+      pbuf_ref(p); // the rest stays buffered
     }
   }
   rx_len_ -= done;
-  if (ack) {
-    recved_locked(done);
-  } else {
-    unacked_ += done;
-  }
+  taken_ += done;
   return done;
+}
+
+void tcp_core::copy_taken(std::span<const rx_slice> taken, std::span<uint8_t> out) {
+  size_t at = 0;
+  for (const rx_slice& s : taken) {
+    pbuf_copy_partial(s.p, out.data() + at, s.len, s.offset); // a plain memcpy: no lock needed
+    at += s.len;
+  }
+}
+
+void tcp_core::finish_read_locked(std::vector<rx_slice>& taken, bool ack) {
+  size_t n = 0;
+  for (const rx_slice& s : taken) {
+    pbuf_free(s.p);
+    n += s.len;
+  }
+  taken.clear();
+  taken_ -= n;
+  if (!ack) {
+    unacked_ += n;
+  }
+  credit_locked();
 }
 
 void tcp_core::ack_locked(size_t n) {
   n = std::min(n, unacked_);
   unacked_ -= n;
-  recved_locked(n);
+  credit_locked();
 }
 
-void tcp_core::recved_locked(size_t n) {
+void tcp_core::set_receive_buffer_locked(size_t bytes) {
+  receive_buffer_ = std::max(bytes, window);
+  credit_locked();
+}
+
+// credit_locked acks (tcp_recved) every charged byte except those that must
+// stay charged so that held bytes never exceed the receive buffer: the peer
+// may send one window beyond the acked bytes, so at most
+// receive_buffer_ - window held bytes may be acked before they are consumed.
+void tcp_core::credit_locked() {
+  size_t held = rx_len_ + taken_ + unacked_;
+  size_t may_hold_acked = receive_buffer_ - window;
+  size_t keep = held > may_hold_acked ? held - may_hold_acked : 0;
+  keep = std::min(keep, charged_);
+  size_t n = charged_ - keep;
+  charged_ = keep;
+  detail::add_held_beyond_window_locked(held - charged_, beyond_window_);
+  beyond_window_ = held - charged_;
   if (n > 0) {
     unpark_locked();
   }
@@ -266,6 +313,10 @@ void tcp_core::close_locked() {
   }
   rx_.clear();
   rx_len_ = 0;
+  unacked_ = 0;
+  charged_ = 0;
+  detail::add_held_beyond_window_locked(0, beyond_window_);
+  beyond_window_ = 0;
   if (pcb_ != nullptr) {
     tcp_pcb* p = pcb_;
     detach_locked();

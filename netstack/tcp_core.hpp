@@ -2,8 +2,9 @@
 // tcp_core: one TCP connection of one node, the callback face under the
 // blocking conn API, the fd bridge and (later) the actor face. Every member
 // function ending in _locked needs the core lock; event callbacks run with
-// it held and must not block. Never buffers more than the TCP window: data
-// is acked to the peer (tcp_recved) only when its owner consumes it.
+// it held and must not block. Buffers at most its receive buffer: data is
+// acked to the peer (tcp_recved) at once while the buffer has room beyond
+// one TCP window, else only when its owner consumes it.
 #pragma once
 
 #include <condition_variable>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "netstack/socket_base.hpp"
 #include "netstack/stack.hpp"
@@ -36,13 +38,22 @@ struct park_access;
 struct conn_events {
   /// on_data: `readable` bytes are buffered. The credit: the peer may send at
   /// most one TCP window (64 KiB) beyond the bytes acked so far, and bytes
-  /// are acked only by read_locked(.., true) or ack_locked().
+  /// are acked only by read_locked(.., true) or ack_locked() (beyond the
+  /// default receive buffer of one window: see set_receive_buffer_locked).
   std::function<void(size_t readable)> on_data;
   /// on_writable: the connection opened or send-buffer space was freed.
   std::function<void(size_t writable)> on_writable;
   /// on_close: nullptr when the peer finished sending (EOF; buffered data is
   /// still readable), else the failure that ended the connection.
   std::function<void(const failure* error)> on_close;
+};
+
+/// rx_slice is a piece of a received pbuf handed to a reader (which holds
+/// a reference to the pbuf until the read finishes).
+struct rx_slice {
+  pbuf* p = nullptr;
+  uint16_t offset = 0;
+  uint16_t len = 0;
 };
 
 /// tcp_core is one connection. Shared ownership (std::shared_ptr); the last
@@ -54,6 +65,8 @@ public:
   /// write_low_water is the send-buffer room a blocked writer waits for
   /// (less when it has less left to write).
   static constexpr size_t write_low_water = 16 * 1024;
+  /// window is lwIP's TCP receive window (TCP_WND of Debian's build).
+  static constexpr size_t window = 0xffff;
 
   /// attach_locked wraps an lwIP pcb (connecting or accepted) for `node`.
   static std::shared_ptr<tcp_core> attach_locked(detail::node_state* node, tcp_pcb* pcb,
@@ -84,8 +97,23 @@ public:
   /// reopen the window at once; without, they stay charged to the window
   /// until ack_locked (for owners that forward them somewhere first).
   size_t read_locked(std::span<uint8_t> out, bool ack = true);
+  /// A read in three steps, so that the copy runs without the core lock:
+  /// take_locked moves up to `max` buffered bytes into `taken` (they still
+  /// count against the receive buffer), copy_taken copies them (any lock
+  /// state), finish_read_locked releases them and, with ack, reopens the
+  /// window as read_locked does. Returns the bytes taken.
+  size_t take_locked(size_t max, std::vector<rx_slice>& taken);
+  static void copy_taken(std::span<const rx_slice> taken, std::span<uint8_t> out);
+  void finish_read_locked(std::vector<rx_slice>& taken, bool ack);
   /// ack_locked reopens the window by `n` bytes taken with ack = false.
   void ack_locked(size_t n);
+  /// set_receive_buffer_locked bounds the bytes received and not consumed
+  /// (read with ack, or acked) to `bytes` (at least one window). Beyond one
+  /// window, arriving data is acked at once while it fits: the sender is
+  /// not held up by how soon the owner reads (a kernel socket's receive
+  /// buffer). The default is one window: owners with their own buffers
+  /// (fd bridge, actor credit) keep it.
+  void set_receive_buffer_locked(size_t bytes);
   /// write_locked queues up to writable_locked() bytes and sends them.
   size_t write_locked(std::span<const uint8_t> data);
   /// shutdown_write_locked sends FIN after the queued data; reads go on.
@@ -112,7 +140,7 @@ private:
   void detach_locked();
   void fail_locked(failure f);
   void notify_locked();
-  void recved_locked(size_t n);
+  void credit_locked();
   void unpark_locked();
   friend struct tcp_core_callbacks;
   friend struct detail::park_access;
@@ -123,6 +151,10 @@ private:
   size_t rx_off_ = 0;   // bytes already read from rx_.front()
   size_t rx_len_ = 0;   // unread bytes in rx_
   size_t unacked_ = 0;  // read with ack = false, not yet acked
+  size_t taken_ = 0;    // taken by a reader still copying
+  size_t charged_ = 0;  // received and not yet handed to tcp_recved
+  size_t receive_buffer_ = window;
+  size_t beyond_window_ = 0; // held and already acked: this core's share of stats()
   bool fin_ = false;    // the peer sent FIN
   bool wr_shut_ = false;
   bool closed_ = false; // close_locked/abort_locked ran

@@ -181,6 +181,30 @@ CAF_TEST(syn_to_closed_port_gets_rst_through_lwip) {
   }
 }
 
+CAF_TEST(lwip_checks_and_fills_tcp_checksums_with_our_sum) {
+  // liblwip's checksum calls reach netstack/lwip_checksum.cpp's sum.
+  CAF_CHECK_EQUAL(counter_value("netstack_lwip_slow_checksum"), 0u);
+  for (bool six : {false, true}) {
+    CAF_MESSAGE("case " << (six ? "ipv6" : "ipv4"));
+    // A SYN whose TCP checksum is off by one: lwIP drops it, no RST.
+    auto broken = six ? good_v6() : good_v4();
+    size_t csum = (six ? 40 : 20) + 16;
+    broken[csum + 1] ^= 0x01;
+    deliver(node, broken);
+    CAF_CHECK(out.take().empty());
+    // The intact SYN gets an RST whose checksum is right by RFC 1071.
+    deliver(node, six ? good_v6() : good_v4());
+    auto got = out.take();
+    CAF_REQUIRE_EQUAL(got.size(), 1u);
+    ip_view v;
+    CAF_REQUIRE(check_ip_packet(got[0], v) == ip_drop::none);
+    std::span<const uint8_t> tcp{got[0].data() + v.header_len, got[0].size() - v.header_len};
+    ip_addr from = six ? node6 : node4;
+    ip_addr to = six ? peer6 : peer4;
+    CAF_CHECK_EQUAL(inet_fold(inet_sum(tcp, pseudo_sum(from, to, 6, tcp.size()))), 0);
+  }
+}
+
 CAF_TEST(echo_requests_get_replies) {
   for (bool six : {false, true}) {
     CAF_MESSAGE("case " << (six ? "icmpv6" : "icmpv4"));

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // TCP between nodes of the shared stack over the in-memory switchboard, with
 // real threads: 100 MB echo with a checksum, IPv6, direct (re-entrant)
-// delivery, half-close, reset, refused, dial timeout, port rules, and
-// blocking calls refused inside callbacks.
+// delivery, half-close, reset, refused, dial timeout, port rules, a stalled
+// reader's receive buffer, and blocking calls refused inside callbacks.
 #define CAF_SUITE netstack_tcp
 #include <caf/test/unit_test_impl.hpp>
 
@@ -108,6 +108,40 @@ CAF_TEST(half_close) {
   auto eof = c->read(buf, after(5s));
   CAF_REQUIRE(eof.ok());
   CAF_CHECK_EQUAL(*eof, 0u);
+}
+
+CAF_TEST(stalled_reader_holds_at_most_its_receive_buffer) {
+  constexpr size_t total = 4 << 20;
+  auto l = listen_tcp(b, {b4, 82});
+  CAF_REQUIRE(l.ok());
+  auto c = dial_tcp(a, {b4, 82}, after(5s));
+  CAF_REQUIRE(c.ok());
+  auto accepted = l->accept(after(5s));
+  CAF_REQUIRE(accepted.ok());
+  auto sent = std::async(std::launch::async, [&] {
+    uint64_t h = send_stream(*c, 5, total);
+    (void)c->shutdown_write();
+    return h;
+  });
+  // Nobody reads: the sender fills the receive buffer (acked on arrival
+  // beyond the first window) and stops there.
+  size_t held = 0;
+  for (int i = 0; i < 100 && held < conn::receive_buffer; ++i) {
+    std::this_thread::sleep_for(20ms);
+    held = stats().rx_buffered;
+  }
+  std::this_thread::sleep_for(200ms);
+  held = stats().rx_buffered;
+  CAF_MESSAGE("a stalled reader holds " << held << " bytes");
+  CAF_CHECK_GREATER(held, tcp_core::window);
+  CAF_CHECK_LESS_OR_EQUAL(held, conn::receive_buffer);
+  CAF_CHECK(sent.wait_for(0s) != std::future_status::ready);
+  // Reading resumes the stream; every byte arrives once, in order.
+  auto got = drain(*accepted);
+  CAF_CHECK_EQUAL(got.end, errc::ok);
+  CAF_CHECK_EQUAL(got.bytes, total);
+  CAF_CHECK_EQUAL(got.hash, sent.get());
+  CAF_CHECK_EQUAL(stats().rx_buffered, 0u);
 }
 
 CAF_TEST(reset_gives_clean_error) {

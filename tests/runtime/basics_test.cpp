@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tables for runtime basics: hex, keys and their text forms, addresses,
-// prefixes, endpoints, the tailnet address plan and allocator, counters.
+// prefixes, endpoints, the tailnet address plan and allocator, counters,
+// the Internet checksum's one's complement sum.
 #define CAF_SUITE runtime_basics
 #include <caf/test/unit_test_impl.hpp>
 
+#include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "runtime/counters.hpp"
 #include "runtime/hex.hpp"
+#include "runtime/inet_checksum.hpp"
 #include "runtime/ip.hpp"
 #include "runtime/keys.hpp"
 #include "runtime/tailnet_addr.hpp"
@@ -177,4 +181,55 @@ CAF_TEST(counters_are_named_and_shared) {
   get_counter("test_counter_x").add(2);
   CAF_CHECK_EQUAL(counter_value("test_counter_x"), before + 3);
   CAF_CHECK_EQUAL(snapshot_counters().count("test_counter_x"), 1u);
+}
+
+namespace {
+
+/// rfc1071_sum is RFC 1071's definition, two bytes at a time, in network
+/// byte order (the result's big-endian bytes are the sum's bytes).
+uint16_t rfc1071_sum(const uint8_t* p, size_t len) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < len; i += 2) {
+    sum += uint32_t{p[i]} << 8 | (i + 1 < len ? p[i + 1] : 0);
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
+  return static_cast<uint16_t>(sum);
+}
+
+/// in_network_order reads a sum returned in the data's byte order.
+uint16_t in_network_order(uint16_t sum) {
+  uint8_t b[2];
+  std::memcpy(b, &sum, 2);
+  return static_cast<uint16_t>(b[0] << 8 | b[1]);
+}
+
+} // namespace
+
+CAF_TEST(ones_complement_sum_matches_rfc1071) {
+  // RFC 1071 section 3's worked example: the sum is ddf2.
+  const uint8_t example[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+  CAF_CHECK_EQUAL(in_network_order(ones_complement_sum(example)), 0xddf2);
+  CAF_CHECK_EQUAL(ones_complement_sum({}), 0);
+  // Every length up to 300 at every alignment, random and all-ones bytes
+  // (all-ones: the sum wraps around in every word).
+  std::mt19937 rng{7};
+  std::vector<uint8_t> buf(8 + 300);
+  for (int fill = 0; fill < 2; ++fill) {
+    for (auto& b : buf)
+      b = fill == 0 ? static_cast<uint8_t>(rng()) : 0xff;
+    for (size_t off = 0; off < 8; ++off) {
+      for (size_t len = 0; len <= 300; ++len) {
+        const uint8_t* p = buf.data() + off;
+        auto want = rfc1071_sum(p, len);
+        auto got = in_network_order(ones_complement_sum({p, len}));
+        if (got != want) {
+          CAF_FAIL("offset " << off << " length " << len << ": " << got << " != " << want);
+        }
+      }
+    }
+  }
+  // A long buffer: many carries out of the 64-bit accumulators.
+  std::vector<uint8_t> big(1 << 20, 0xff);
+  big[12345] = 0x01;
+  CAF_CHECK_EQUAL(in_network_order(ones_complement_sum(big)), rfc1071_sum(big.data(), big.size()));
 }
