@@ -17,6 +17,7 @@ using await_atom = caf::atom_constant<caf::atom("await")>;        // test hook
 using visible_atom = caf::atom_constant<caf::atom("visible")>;    // await answer
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;    // credit is back
+using halt_applied_atom = caf::atom_constant<caf::atom("halted")>; // session: reads are off
 using link_atom = caf::atom_constant<caf::atom("link")>;        // data-path peer_link
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;  // data-path lookup
 

@@ -52,7 +52,17 @@ struct session_state {
   control_conn::received rx;
   std::vector<uint8_t> tx;
   paced_writer writer;
+  // Reading the socket is paused while a shard's credit is exhausted.
+  // CAF 0.17 applies halt() at the end of the multiplexer's round; a
+  // trigger() in the same round finds the reader still attached, does
+  // nothing, and the pending halt then detaches it for good (measured: the
+  // session stalled until its idle timeout under 300,000 queued deltas).
+  // So each halt posts a function to the multiplexer, which runs in a later
+  // round and tells the session (halt_applied_atom); reading resumes only
+  // once every halt is known to be applied.
   bool reads_halted = false;
+  int halts_unapplied = 0;
+  bool resume_wanted = false;
   int failed_handshakes = 0;             // in a row, before `established`
   steady_clock::time_point last_rx;      // liveness
   std::vector<shard_delta> outgoing;  // per shard: deltas of the current read
@@ -153,6 +163,8 @@ void connect(caf::io::broker* self, session_state& st) {
   st.connected = true;
   st.last_rx = steady_clock::now();
   st.reads_halted = false;
+  st.halts_unapplied = 0; // those of an older connection are ignored
+  st.resume_wanted = false;
   st.writer = paced_writer{};
   self->configure_read(st.hdl, caf::io::receive_policy::at_most(64 * 1024));
   st.conn.emplace(control_conn::client(st.cfg.machine_key, st.cfg.server_key));
@@ -266,13 +278,25 @@ void pace_reads(caf::io::broker* self, session_state& st) {
       stop = true;
       break;
     }
-  if (stop && !st.reads_halted) {
-    TF_COUNTER("control_session_reads_paused").add();
-    self->halt(st.hdl);
-  } else if (!stop && st.reads_halted) {
+  if (stop) {
+    st.resume_wanted = false;
+    if (!st.reads_halted) {
+      TF_COUNTER("control_session_reads_paused").add();
+      self->halt(st.hdl);
+      st.reads_halted = true;
+      ++st.halts_unapplied;
+      self->backend().post([me = caf::actor_cast<caf::actor>(self), hdl = st.hdl] {
+        caf::anon_send(me, halt_applied_atom::value, hdl);
+      });
+    }
+  } else if (st.reads_halted) {
+    if (st.halts_unapplied > 0) {
+      st.resume_wanted = true; // halt_applied_atom resumes
+      return;
+    }
     self->trigger(st.hdl);
+    st.reads_halted = false;
   }
-  st.reads_halted = stop;
 }
 
 void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r,
@@ -393,6 +417,14 @@ caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
     [=](const caf::io::new_data_msg& msg) { on_bytes(self, *st, msg.buf); },
     [=](const caf::io::data_transferred_msg& msg) { st->writer.on_transferred(self, msg); },
     [=](resume_atom) { pace_reads(self, *st); },
+    [=](halt_applied_atom, caf::io::connection_handle hdl) {
+      if (!st->connected || hdl != st->hdl || st->halts_unapplied == 0)
+        return; // an older connection's
+      if (--st->halts_unapplied == 0 && st->resume_wanted) {
+        st->resume_wanted = false;
+        pace_reads(self, *st);
+      }
+    },
     [=](const caf::io::connection_closed_msg&) {
       if (!st->connected)
         return;

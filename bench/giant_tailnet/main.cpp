@@ -302,7 +302,7 @@ int main(int argc, char** argv) {
   tf::configure_actor_system(cfg);
   caf::actor_system sys{cfg};
 
-  auto floor_samples = tcp_ping_pong(wire_delta_len(), opt.ops, 200);
+  auto floor_samples = tcp_ping_pong(wire_delta_len(), std::min<size_t>(opt.ops, 2000), 200);
   auto floor_median = percentile(floor_samples, 50);
   auto floor_p99 = percentile(floor_samples, 99);
   std::vector<row> all;
