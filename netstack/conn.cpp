@@ -20,13 +20,6 @@ failure not_open() {
 
 } // namespace
 
-conn::conn(std::shared_ptr<tcp_core> core) : core_(std::move(core)) {
-  if (core_) {
-    core_guard g;
-    core_->set_receive_buffer_locked(receive_buffer);
-  }
-}
-
 std::shared_ptr<tcp_core> conn::release() && {
   if (core_) {
     core_guard g;
@@ -44,6 +37,7 @@ result<size_t> conn::read(std::span<uint8_t> buf, deadline d) {
   }
   core_guard g;
   tcp_core& c = *core_;
+  c.set_receive_buffer_locked(receive_buffer);
   bool ready = detail::wait_locked(c.cv(), d, [&] {
     return c.readable_locked() > 0 || c.eof_locked() || c.error_locked() != nullptr;
   });
@@ -78,6 +72,7 @@ result<size_t> conn::write(std::span<const uint8_t> data, deadline d) {
   }
   core_guard g;
   tcp_core& c = *core_;
+  c.widen_send_buffer_locked();
   size_t done = 0;
   while (done < data.size()) {
     if (const failure* err = c.error_locked()) {

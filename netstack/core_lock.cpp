@@ -3,6 +3,9 @@
 // depth is per thread; the tcpip thread counts as always holding the lock.
 #include "netstack/core_lock.hpp"
 
+#include <utility>
+#include <vector>
+
 #include "netstack/stack_internal.hpp"
 
 namespace tf::netstack {
@@ -11,6 +14,26 @@ namespace {
 
 thread_local int t_depth = 0;
 thread_local bool t_tcpip = false;
+
+struct queued_notify {
+  std::weak_ptr<const void> owner;
+  std::condition_variable_any* cv;
+};
+
+// Waiters to wake after the lock holder's outermost unlock. guards: the
+// core lock.
+std::vector<queued_notify>& queued() {
+  static auto& q = *new std::vector<queued_notify>;
+  return q;
+}
+
+void notify(std::vector<queued_notify>& batch) {
+  for (auto& n : batch) {
+    if (auto alive = n.owner.lock()) {
+      n.cv->notify_all();
+    }
+  }
+}
 
 } // namespace
 
@@ -23,12 +46,15 @@ void core_lock::lock() {
 }
 
 void core_lock::unlock() {
+  std::vector<queued_notify> wake;
   if (t_depth == 1 && !t_tcpip) {
     detail::drain_deferred_locked();
+    wake.swap(queued());
   }
   if (--t_depth == 0) {
     UNLOCK_TCPIP_CORE();
   }
+  notify(wake); // an owner released here may take the lock again: it is free
 }
 
 void detail::wait_lock::lock() {
@@ -57,6 +83,20 @@ int core_depth() noexcept {
 }
 
 namespace detail {
+
+void notify_after_unlock(std::weak_ptr<const void> owner, std::condition_variable_any& cv) {
+  if (t_tcpip || t_depth == 0) {
+    cv.notify_all();
+    return;
+  }
+  queued().push_back({std::move(owner), &cv});
+}
+
+void notify_queued_locked() {
+  std::vector<queued_notify> wake;
+  wake.swap(queued());
+  notify(wake);
+}
 
 void mark_tcpip_thread() {
   t_tcpip = true;

@@ -5,13 +5,17 @@
 // always holds it while it runs our code. Never block while holding it.
 #pragma once
 
+#include <condition_variable>
+#include <memory>
+
 namespace tf::netstack {
 
 /// core_lock is a BasicLockable view of lwIP's core mutex (usable with
 /// std::condition_variable_any). lock() starts the stack on first use. The
 /// lock is re-entrant per thread: nested lock()/unlock() only count. When
 /// the outermost unlock() runs, packets deferred by re-entrant deliver()
-/// calls are processed first.
+/// calls are processed first, and waiters queued with notify_after_unlock
+/// are woken after the lock is released.
 class core_lock {
 public:
   void lock();
@@ -45,6 +49,16 @@ private:
 };
 
 namespace detail {
+
+/// notify_after_unlock queues `cv` (a member of `owner`) for a notify_all
+/// once the calling thread's outermost core_lock::unlock has released the
+/// lock: the woken thread then does not block on the lock at once (one
+/// wake-up instead of two). Call it holding the core lock, never on the
+/// tcpip thread (it notifies at once). A dead owner is skipped.
+void notify_after_unlock(std::weak_ptr<const void> owner, std::condition_variable_any& cv);
+
+/// notify_queued_locked notifies everything queued, now (before waiting).
+void notify_queued_locked();
 
 /// wait_lock is core_lock for condition_variable_any waits: its unlock()
 /// does not process deferred packets (that could notify the very condition

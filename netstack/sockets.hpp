@@ -34,15 +34,17 @@ inline deadline after(clock::duration d) {
 /// timeout; the detail says which). Destroying it closes it.
 class conn {
 public:
-  /// receive_buffer bounds the bytes a connection holds for its reader.
-  /// Beyond lwIP's 64 KiB window the peer's data is acked on arrival, so a
-  /// sender streams on while the reader wakes up (like a kernel socket's
-  /// SO_RCVBUF; gVisor's netstack in Tailscale defaults to 1 MiB as well).
+  /// receive_buffer bounds the bytes a connection holds for its reader
+  /// once it reads through conn. Beyond the TCP window the peer's data is
+  /// acked on arrival, so a sender streams on while the reader wakes up
+  /// (a kernel socket's SO_RCVBUF; gVisor's netstack in Tailscale defaults
+  /// to 1 MiB as well), and the window doubles to 128 KiB (see
+  /// tcp_core::set_receive_buffer_locked). Writing through conn doubles
+  /// the send buffer likewise.
   static constexpr size_t receive_buffer = 1024 * 1024;
 
   conn() = default;
-  /// conn takes over `core` and gives it a receive_buffer.
-  explicit conn(std::shared_ptr<tcp_core> core);
+  explicit conn(std::shared_ptr<tcp_core> core) : core_(std::move(core)) {}
 
   bool valid() const noexcept { return core_ != nullptr; }
 
@@ -65,8 +67,8 @@ public:
   ip_endpoint remote_endpoint() const { return core_ ? core_->remote() : ip_endpoint{}; }
 
   /// release hands the core over (to fd_bridge or an actor) with its
-  /// receive buffer back at one window (they bring their own); *this is
-  /// empty.
+  /// receive buffer back at one window (they bring their own; a window
+  /// already widened by reads stays wide); *this is empty.
   std::shared_ptr<tcp_core> release() &&;
 
 private:

@@ -39,9 +39,9 @@ node_table& table() {
 
 netif g_netif;
 
-// Bytes TCP connections hold beyond their window (tcp_core receive buffers).
+// Received TCP bytes not yet consumed by their owners (tcp_core buffers).
 // guards: the core lock.
-size_t g_held_beyond_window = 0;
+size_t g_rx_held = 0;
 
 uint32_t raw_v4(const uint8_t* p) {
   uint32_t v;
@@ -108,6 +108,9 @@ err_t netif_init_fn(netif* n) {
 void start_once() {
   if (!lwip_uses_our_checksum()) {
     TF_COUNTER("netstack_lwip_slow_checksum").add(); // correct, only slower
+  }
+  if (!lwip_uses_our_heap()) {
+    TF_COUNTER("netstack_lwip_libc_heap").add(); // likewise
   }
   std::atomic<bool> up{false};
   tcpip_init(
@@ -295,8 +298,8 @@ size_t num_nodes_locked() {
   return table().nodes.size();
 }
 
-void add_held_beyond_window_locked(size_t now, size_t before) {
-  g_held_beyond_window = g_held_beyond_window + now - before;
+void count_rx_held_locked(size_t now, size_t before) {
+  g_rx_held = g_rx_held + now - before;
 }
 
 } // namespace detail
@@ -339,12 +342,10 @@ stack_stats stats() {
   s.nodes = detail::num_nodes_locked();
   for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
     ++s.tcp_active;
-    s.rx_buffered += static_cast<size_t>(TCP_WND_MAX(p) - p->rcv_wnd);
   }
   s.tcp_parked = detail::num_parked_locked();
   s.tcp_active += s.tcp_parked;
-  s.rx_buffered += detail::parked_rx_locked();
-  s.rx_buffered += detail::g_held_beyond_window;
+  s.rx_buffered = detail::g_rx_held;
   for (tcp_pcb* p = tcp_tw_pcbs; p != nullptr; p = p->next) {
     ++s.tcp_time_wait;
   }

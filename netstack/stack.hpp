@@ -82,7 +82,7 @@ struct stack_stats {
   size_t tcp_listen_closing = 0; // closed listening pcbs not yet freed (<= 100 ms)
   size_t tcp_time_wait = 0;
   size_t udp = 0;
-  size_t rx_buffered = 0;    // TCP bytes received, not yet read by their owner
+  size_t rx_buffered = 0;    // TCP bytes received, not yet consumed by their owner
 };
 
 /// stats returns the current stack_stats.

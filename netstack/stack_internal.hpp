@@ -41,15 +41,18 @@ void ensure_started();
 /// mark_tcpip_thread records the calling thread as the tcpip thread.
 void mark_tcpip_thread();
 
-/// add_held_beyond_window_locked updates the process-wide count of bytes
-/// TCP connections hold that were acked before their owners consumed them
-/// (receive buffers beyond the window): one connection's share went from
-/// `before` to `now` bytes.
-void add_held_beyond_window_locked(size_t now, size_t before);
+/// count_rx_held_locked updates the process-wide count of received TCP
+/// bytes their owners have not consumed (stats().rx_buffered): one
+/// connection's share went from `before` to `now` bytes.
+void count_rx_held_locked(size_t now, size_t before);
 
 /// lwip_uses_our_checksum tells whether liblwip's checksum calls reach
 /// lwip_checksum.cpp's sum (symbol interposition worked).
 bool lwip_uses_our_checksum();
+
+/// lwip_uses_our_heap tells whether liblwip's mem_malloc/mem_free calls
+/// reach lwip_mem.cpp's packet-block arena.
+bool lwip_uses_our_heap();
 
 /// the_netif is the one netif all nodes share.
 netif* the_netif();

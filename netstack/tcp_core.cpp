@@ -224,31 +224,69 @@ void tcp_core::ack_locked(size_t n) {
 }
 
 void tcp_core::set_receive_buffer_locked(size_t bytes) {
-  receive_buffer_ = std::max(bytes, window);
-  credit_locked();
+  if (bytes >= 4 * window) {
+    widen_window_locked();
+  }
+  bytes = std::max(bytes, window_);
+  if (bytes != receive_buffer_) {
+    receive_buffer_ = bytes;
+    credit_locked();
+  }
 }
 
-// credit_locked acks (tcp_recved) every charged byte except those that must
-// stay charged so that held bytes never exceed the receive buffer: the peer
-// may send one window beyond the acked bytes, so at most
-// receive_buffer_ - window held bytes may be acked before they are consumed.
+// widen_window_locked: lwIP's window is TCP_WND (64 KiB) although window
+// scaling is compiled in and negotiated (scale 1), so the header can carry
+// twice that. rcv_wnd is lwIP's plain field; tcp_recved would clamp it to
+// TCP_WND, which is why open_window_locked does tcp_recved's work itself.
+void tcp_core::widen_window_locked() {
+  if (pcb_ == nullptr || window_ != window || (pcb_->flags & TF_WND_SCALE) == 0
+      || pcb_->state != ESTABLISHED) {
+    return;
+  }
+  size_t wide = std::min(wide_window, size_t{0xffff} << pcb_->rcv_scale);
+  size_t extra = wide - window;
+  window_ = wide;
+  open_window_locked(extra);
+}
+
+void tcp_core::widen_send_buffer_locked() {
+  if (pcb_ == nullptr || wide_send_ || phase_ != phase::open) {
+    return;
+  }
+  wide_send_ = true;
+  // snd_buf counts free send-buffer bytes; lwIP adds acked bytes back
+  // without a cap, so raising it once raises the buffer for good. Its
+  // segment limit (TCP_SND_QUEUELEN, 180) still bounds it: 223 KB at the
+  // tailnet's MSS.
+  pcb_->snd_buf += static_cast<tcpwnd_size_t>(wide_send_buffer - TCP_SND_BUF);
+}
+
+void tcp_core::open_window_locked(size_t n) {
+  if (pcb_ == nullptr || n == 0) {
+    return;
+  }
+  unpark_locked(); // the window update is a segment: the pcb must be in lwIP's list
+  pcb_->rcv_wnd = static_cast<tcpwnd_size_t>(std::min<size_t>(pcb_->rcv_wnd + n, window_));
+  if (tcp_update_rcv_ann_wnd(pcb_) >= TCP_WND_UPDATE_THRESHOLD) {
+    tcp_ack_now(pcb_);
+    tcp_output(pcb_);
+  }
+}
+
+// credit_locked acks (reopens the window for) every charged byte except
+// those that must stay charged so that held bytes never exceed the receive
+// buffer: the peer may send one window beyond the acked bytes, so at most
+// receive_buffer_ - window_ held bytes may be acked before they are consumed.
 void tcp_core::credit_locked() {
   size_t held = rx_len_ + taken_ + unacked_;
-  size_t may_hold_acked = receive_buffer_ - window;
+  size_t may_hold_acked = receive_buffer_ - window_;
   size_t keep = held > may_hold_acked ? held - may_hold_acked : 0;
   keep = std::min(keep, charged_);
   size_t n = charged_ - keep;
   charged_ = keep;
-  detail::add_held_beyond_window_locked(held - charged_, beyond_window_);
-  beyond_window_ = held - charged_;
-  if (n > 0) {
-    unpark_locked();
-  }
-  while (pcb_ != nullptr && n > 0) {
-    auto chunk = static_cast<u16_t>(std::min<size_t>(n, 0xffff));
-    tcp_recved(pcb_, chunk);
-    n -= chunk;
-  }
+  detail::count_rx_held_locked(held, held_);
+  held_ = held;
+  open_window_locked(n);
 }
 
 size_t tcp_core::write_locked(std::span<const uint8_t> data) {
@@ -308,6 +346,7 @@ void tcp_core::close_locked() {
     return;
   }
   closed_ = true;
+  bool unread = rx_len_ + unacked_ > 0;
   for (pbuf* p : rx_) {
     pbuf_free(p);
   }
@@ -315,13 +354,21 @@ void tcp_core::close_locked() {
   rx_len_ = 0;
   unacked_ = 0;
   charged_ = 0;
-  detail::add_held_beyond_window_locked(0, beyond_window_);
-  beyond_window_ = 0;
+  detail::count_rx_held_locked(taken_, held_); // a reader may still be copying
+  held_ = taken_;
   if (pcb_ != nullptr) {
     tcp_pcb* p = pcb_;
     detach_locked();
-    if (tcp_close(p) != ERR_OK) {
-      tcp_abort(p);
+    if (unread) {
+      tcp_abort(p); // RST, as Linux closes a socket with unread data
+    } else {
+      // Everything was read. lwIP judges that by a full window, which a
+      // widened one (widen_window_locked) never equals: say so, and it
+      // sends FIN.
+      p->rcv_wnd = TCP_WND_MAX(p);
+      if (tcp_close(p) != ERR_OK) {
+        tcp_abort(p);
+      }
     }
   }
   phase_ = phase::done;
@@ -394,7 +441,7 @@ void tcp_core::fail_locked(failure f) {
 }
 
 void tcp_core::notify_locked() {
-  cv_.notify_all();
+  detail::notify_after_unlock(weak_from_this(), cv_);
 }
 
 } // namespace tf::netstack

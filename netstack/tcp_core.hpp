@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // tcp_core: one TCP connection of one node, the callback face under the
-// blocking conn API, the fd bridge and (later) the actor face. Every member
+// blocking conn API, the fd bridge and the actor face. Every member
 // function ending in _locked needs the core lock; event callbacks run with
-// it held and must not block. Buffers at most its receive buffer: data is
-// acked to the peer (tcp_recved) at once while the buffer has room beyond
-// one TCP window, else only when its owner consumes it.
+// it held and must not block. Buffers at most its receive buffer: arriving
+// data reopens the window at once while the buffer has room beyond one
+// window, else only when its owner consumes it. Waiters on cv() are woken
+// after the notifying thread drops the core lock (core_lock.hpp).
 #pragma once
 
 #include <condition_variable>
@@ -58,7 +59,7 @@ struct rx_slice {
 
 /// tcp_core is one connection. Shared ownership (std::shared_ptr); the last
 /// owner's release closes it gracefully (taking the core lock itself).
-class tcp_core : public detail::socket_base {
+class tcp_core : public detail::socket_base, public std::enable_shared_from_this<tcp_core> {
 public:
   enum class phase : uint8_t { connecting, open, done };
 
@@ -67,6 +68,11 @@ public:
   static constexpr size_t write_low_water = 16 * 1024;
   /// window is lwIP's TCP receive window (TCP_WND of Debian's build).
   static constexpr size_t window = 0xffff;
+  /// wide_window is the widest window the header can carry at window scale
+  /// 1 (TCP_RCV_SCALE of Debian's build), used by set_receive_buffer_locked.
+  static constexpr size_t wide_window = window << 1;
+  /// wide_send_buffer: see widen_send_buffer_locked.
+  static constexpr size_t wide_send_buffer = wide_window;
 
   /// attach_locked wraps an lwIP pcb (connecting or accepted) for `node`.
   static std::shared_ptr<tcp_core> attach_locked(detail::node_state* node, tcp_pcb* pcb,
@@ -111,9 +117,15 @@ public:
   /// (read with ack, or acked) to `bytes` (at least one window). Beyond one
   /// window, arriving data is acked at once while it fits: the sender is
   /// not held up by how soon the owner reads (a kernel socket's receive
-  /// buffer). The default is one window: owners with their own buffers
-  /// (fd bridge, actor credit) keep it.
+  /// buffer). From four windows up, the window itself doubles to what the
+  /// negotiated window scale allows (wide_window); it never shrinks back.
+  /// The default is one window: owners with their own buffers (fd bridge,
+  /// actor credit) keep it.
   void set_receive_buffer_locked(size_t bytes);
+  /// widen_send_buffer_locked raises the send buffer from lwIP's 64 KiB
+  /// (TCP_SND_BUF) to wide_send_buffer, once: a stream then keeps a wide
+  /// window's worth of data in flight.
+  void widen_send_buffer_locked();
   /// write_locked queues up to writable_locked() bytes and sends them.
   size_t write_locked(std::span<const uint8_t> data);
   /// shutdown_write_locked sends FIN after the queued data; reads go on.
@@ -141,6 +153,8 @@ private:
   void fail_locked(failure f);
   void notify_locked();
   void credit_locked();
+  void widen_window_locked();
+  void open_window_locked(size_t n);
   void unpark_locked();
   friend struct tcp_core_callbacks;
   friend struct detail::park_access;
@@ -152,9 +166,11 @@ private:
   size_t rx_len_ = 0;   // unread bytes in rx_
   size_t unacked_ = 0;  // read with ack = false, not yet acked
   size_t taken_ = 0;    // taken by a reader still copying
-  size_t charged_ = 0;  // received and not yet handed to tcp_recved
+  size_t charged_ = 0;  // received and still charged to the window
   size_t receive_buffer_ = window;
-  size_t beyond_window_ = 0; // held and already acked: this core's share of stats()
+  size_t window_ = window; // this connection's receive window (widen_window_locked)
+  bool wide_send_ = false; // widen_send_buffer_locked ran
+  size_t held_ = 0;     // rx_len_ + taken_ + unacked_ as last told to stats()
   bool fin_ = false;    // the peer sent FIN
   bool wr_shut_ = false;
   bool closed_ = false; // close_locked/abort_locked ran

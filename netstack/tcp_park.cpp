@@ -158,12 +158,5 @@ size_t parked_at_locked(const ip_addr_t& addr) {
   return n;
 }
 
-size_t parked_rx_locked() {
-  size_t n = 0;
-  for (auto& [k, p] : index().by_tuple) {
-    n += static_cast<size_t>(TCP_WND_MAX(p) - p->rcv_wnd);
-  }
-  return n;
-}
 
 } // namespace tf::netstack::detail

@@ -38,10 +38,9 @@ void after_input_locked();
 /// parked_local_in_use_locked: a parked pcb uses local (addr, port).
 bool parked_local_in_use_locked(const ip_addr_t& addr, uint16_t port);
 
-/// num_parked_locked / parked_at_locked / parked_rx_locked: counts for stats.
+/// num_parked_locked / parked_at_locked: counts for stats.
 size_t num_parked_locked();
 size_t parked_at_locked(const ip_addr_t& addr);
-size_t parked_rx_locked();
 
 /// core_recv_fn is tcp_core's lwIP receive callback (identifies our pcbs).
 tcp_recv_fn core_recv_fn();

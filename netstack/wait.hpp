@@ -26,6 +26,10 @@ inline result<void> check_may_block() {
 template <class Pred>
 bool wait_locked(std::condition_variable_any& cv, deadline d, Pred pred) {
   drain_deferred_locked();
+  if (pred()) {
+    return true; // queued wake-ups wait for the caller's unlock
+  }
+  notify_queued_locked(); // whoever they wake may be what this wait needs
   wait_lock lk;
   if (d == no_deadline) {
     cv.wait(lk, pred);

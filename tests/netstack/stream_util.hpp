@@ -67,9 +67,9 @@ struct drain_result {
   errc end = errc::ok; // ok: clean EOF
 };
 
-/// drain reads until EOF (or an error) and hashes everything.
-inline drain_result drain(conn& c, deadline d = after(std::chrono::seconds(60))) {
-  fnv h;
+/// drain reads until EOF (or an error) and hashes everything, continuing
+/// `h` (the hash of what was read before).
+inline drain_result drain(conn& c, deadline d = after(std::chrono::seconds(60)), fnv h = {}) {
   drain_result r;
   std::vector<uint8_t> buf(65536);
   for (;;) {

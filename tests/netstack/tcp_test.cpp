@@ -123,8 +123,14 @@ CAF_TEST(stalled_reader_holds_at_most_its_receive_buffer) {
     (void)c->shutdown_write();
     return h;
   });
-  // Nobody reads: the sender fills the receive buffer (acked on arrival
-  // beyond the first window) and stops there.
+  // The reader reads once (conn's receive buffer applies from then on),
+  // then stalls: the sender fills the receive buffer (acked on arrival
+  // beyond the window, which doubled) and stops there.
+  std::vector<uint8_t> first(1000);
+  auto n = accepted->read(first, after(5s));
+  CAF_REQUIRE(n.ok());
+  fnv read_hash;
+  read_hash.add({first.data(), *n});
   size_t held = 0;
   for (int i = 0; i < 100 && held < conn::receive_buffer; ++i) {
     std::this_thread::sleep_for(20ms);
@@ -133,13 +139,13 @@ CAF_TEST(stalled_reader_holds_at_most_its_receive_buffer) {
   std::this_thread::sleep_for(200ms);
   held = stats().rx_buffered;
   CAF_MESSAGE("a stalled reader holds " << held << " bytes");
-  CAF_CHECK_GREATER(held, tcp_core::window);
+  CAF_CHECK_GREATER(held, tcp_core::wide_window);
   CAF_CHECK_LESS_OR_EQUAL(held, conn::receive_buffer);
   CAF_CHECK(sent.wait_for(0s) != std::future_status::ready);
   // Reading resumes the stream; every byte arrives once, in order.
-  auto got = drain(*accepted);
+  auto got = drain(*accepted, after(60s), read_hash);
   CAF_CHECK_EQUAL(got.end, errc::ok);
-  CAF_CHECK_EQUAL(got.bytes, total);
+  CAF_CHECK_EQUAL(*n + got.bytes, total);
   CAF_CHECK_EQUAL(got.hash, sent.get());
   CAF_CHECK_EQUAL(stats().rx_buffered, 0u);
 }
@@ -166,6 +172,39 @@ CAF_TEST(reset_gives_clean_error) {
   CAF_CHECK_EQUAL(c->write(bytes("x"), after(1s)).code(), errc::connection_lost);
   std::vector<uint8_t> buf(4);
   CAF_CHECK_EQUAL(s->read(buf, after(1s)).code(), errc::closed);
+}
+
+CAF_TEST(close_sends_fin_when_all_was_read_else_rst) {
+  // Both cases read first (the window widens), as Linux's close: unread
+  // data means RST, none means FIN (the peer's read sees EOF).
+  for (bool read_all : {true, false}) {
+    CAF_MESSAGE("case " << (read_all ? "everything read" : "data left unread"));
+    auto l = listen_tcp(b, {ip_addr{}, 83});
+    CAF_REQUIRE(l.ok());
+    auto c = dial_tcp(a, {b4, 83}, after(5s));
+    CAF_REQUIRE(c.ok());
+    auto s = l->accept(after(5s));
+    CAF_REQUIRE(s.ok());
+    std::string data(5000, 'x');
+    CAF_REQUIRE(c->write(bytes(data), after(5s)).ok());
+    auto got = read_string(*s, read_all ? data.size() : 1);
+    CAF_REQUIRE_EQUAL(got.size(), read_all ? data.size() : 1u);
+    if (!read_all) {
+      for (int i = 0; i < 500 && stats().rx_buffered < data.size() - 1; ++i)
+        std::this_thread::sleep_for(10ms);
+      CAF_REQUIRE_EQUAL(stats().rx_buffered, data.size() - 1);
+    }
+    s->close();
+    std::vector<uint8_t> buf(16);
+    auto end = c->read(buf, after(5s));
+    if (read_all) {
+      CAF_CHECK(end.ok() && *end == 0u);
+    } else {
+      CAF_CHECK_EQUAL(end.code(), errc::connection_lost);
+    }
+    CAF_CHECK_EQUAL(stats().rx_buffered, 0u);
+    l->close();
+  }
 }
 
 CAF_TEST(refused_timeout_and_rules) {
