@@ -41,7 +41,9 @@ uint16_t ones_complement_sum(std::span<const uint8_t> data) noexcept {
     a = add_carry(a, load64(p));
   }
   uint8_t tail[8] = {};
-  std::memcpy(tail, p, len); // an odd last byte is the first of a zero-padded word
+  if (len > 0) {
+    std::memcpy(tail, p, len); // an odd last byte is the first of a zero-padded word
+  }
   uint64_t sum = add_carry(add_carry(a, b), load64(tail));
   sum = (sum & 0xffffffffu) + (sum >> 32);
   sum = (sum & 0xffffffffu) + (sum >> 32);
