@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -128,12 +129,20 @@ result<std::chrono::steady_clock::time_point> fake_control::serve_node(wire::map
 }
 
 result<void> fake_control::send(std::span<const wire::map_response> batch) {
-  for (auto& r : batch)
-    conn_->queue(r);
+  // Stream as a server would: encode and write a chunk at a time, so the
+  // node decodes one chunk while the next is encoded.
+  constexpr size_t chunk = 64;
   std::vector<uint8_t> out;
-  if (auto ok = conn_->seal_queued(out); !ok)
-    return ok;
-  return write_all(out);
+  for (size_t i = 0; i < batch.size(); i += chunk) {
+    for (size_t j = i; j < std::min(batch.size(), i + chunk); ++j)
+      conn_->queue(batch[j]);
+    out.clear();
+    if (auto ok = conn_->seal_queued(out); !ok)
+      return ok;
+    if (auto ok = write_all(out); !ok)
+      return ok;
+  }
+  return {};
 }
 
 void fake_control::answer_logout(std::chrono::milliseconds limit) {
