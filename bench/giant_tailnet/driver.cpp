@@ -10,7 +10,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
-#include "bench/giant_tailnet/fake_control.hpp"
+#include "tests/support/fake_control.hpp"
 
 #include <cstdio>
 

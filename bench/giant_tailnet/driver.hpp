@@ -15,13 +15,17 @@
 #include "actors/node.hpp"
 #include "runtime/wire.hpp"
 
+namespace tf::test {
+class fake_control;
+} // namespace tf::test
+
 namespace tf::bench {
 
 enum class variant { no_watcher, bus_watcher, pipelined, full_rebuild };
 
 const char* variant_name(variant v);
 
-class fake_control;
+using test::fake_control;
 
 /// run_spec is one variant's run.
 struct run_spec {

@@ -20,7 +20,7 @@
 #include <mutex>
 
 #include "bench/giant_tailnet/driver.hpp"
-#include "bench/giant_tailnet/fake_control.hpp"
+#include "tests/support/fake_control.hpp"
 #include "bench/giant_tailnet/stats.hpp"
 #include "bench/giant_tailnet/tcp_floor.hpp"
 #include "nodes/actor_system_setup.hpp"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The benchmark's fake control. Blocking socket I/O on whichever thread
 // currently owns the object.
-#include "bench/giant_tailnet/fake_control.hpp"
+#include "tests/support/fake_control.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,7 +17,7 @@
 #include "runtime/tcp_listen.hpp"
 #include "tests/support/synthetic.hpp"
 
-namespace tf::bench {
+namespace tf::test {
 
 namespace {
 
@@ -165,4 +165,4 @@ void fake_control::answer_logout(std::chrono::milliseconds limit) {
   }
 }
 
-} // namespace tf::bench
+} // namespace tf::test

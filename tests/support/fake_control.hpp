@@ -6,7 +6,8 @@
 // lets its owner write deltas straight into the socket -- from the driver
 // actor's own thread, so a delta wakes the node the way a remote server's
 // does (no extra hand-off inside the benchmark). Blocking sockets; one
-// thread at a time uses it (setup, then the driver, then shutdown).
+// thread at a time uses it (setup, then the driver, then shutdown). Used
+// by bench/giant_tailnet and tests/integration/control_backpressure_test.
 #pragma once
 
 #include <chrono>
@@ -19,7 +20,7 @@
 #include "runtime/result.hpp"
 #include "runtime/wire.hpp"
 
-namespace tf::bench {
+namespace tf::test {
 
 class fake_control {
 public:
@@ -38,7 +39,7 @@ public:
   /// the time the first byte of the map was handed to the socket.
   result<std::chrono::steady_clock::time_point> serve_node(wire::map_response full);
 
-  /// send writes map responses back to back (one write).
+  /// send writes map responses back to back, 64 to a write.
   result<void> send(std::span<const wire::map_response> batch);
 
   /// answer_logout reads until the node's logout request and confirms it,
@@ -61,4 +62,4 @@ private:
   size_t rx_next_ = 0;  // next message of rx_ to hand out
 };
 
-} // namespace tf::bench
+} // namespace tf::test
