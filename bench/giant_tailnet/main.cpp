@@ -21,6 +21,7 @@
 
 #include "bench/giant_tailnet/driver.hpp"
 #include "tests/support/fake_control.hpp"
+#include "tests/support/harness.hpp"
 #include "bench/giant_tailnet/stats.hpp"
 #include "bench/giant_tailnet/tcp_floor.hpp"
 #include "nodes/actor_system_setup.hpp"
@@ -101,18 +102,7 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n,
   full.domain = test::synthetic_domain;
   full.user_profiles.push_back({test::synthetic_user, "bench@largetailnet", "Bench", ""});
 
-  server_options so;
-  so.hostname = "largetailnet-bench";
-  so.ephemeral = true;
-  so.store = make_memory_store();
-  so.auth_key = "tskey-bench";  // the fake control accepts any key
-  so.control_url = (*control)->url();
-  so.control_key = (*control)->public_key().to_string();
-  so.num_shards = opt.shards;
-  auto quiet = std::make_shared<spdlog::logger>("bench");
-  quiet->set_level(spdlog::level::off);
-  so.user_log = quiet;
-  server node{sys, so};
+  server node{sys, test::node_options(**control, "largetailnet-bench", opt.shards)};
   if (auto ok = node.start(); !ok)
     throw std::runtime_error("start: " + ok.error().message());
   auto sent_at = (*control)->serve_node(std::move(full));

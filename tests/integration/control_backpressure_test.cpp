@@ -12,12 +12,9 @@
 #include <memory>
 #include <vector>
 
-#include <spdlog/spdlog.h>
-
 #include "nodes/local_client.hpp"
 #include "nodes/server.hpp"
 #include "runtime/counters.hpp"
-#include "runtime/state_store.hpp"
 #include "tests/support/fake_control.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/synthetic.hpp"
@@ -45,18 +42,7 @@ CAF_TEST(a_flood_of_deltas_pauses_and_resumes_reading_to_the_end) {
   full.dns = wire::dns_config{};
   full.domain = synthetic_domain;
   full.user_profiles.push_back({synthetic_user, "flood@example.com", "Flood", ""});
-  server_options so;
-  so.hostname = "flooded";
-  so.ephemeral = true;
-  so.store = make_memory_store();
-  so.auth_key = "tskey-flood"; // the fake control accepts any key
-  so.control_url = (*control)->url();
-  so.control_key = (*control)->public_key().to_string();
-  so.num_shards = 1;
-  auto quiet = std::make_shared<spdlog::logger>("flood");
-  quiet->set_level(spdlog::level::off);
-  so.user_log = quiet;
-  server node{sys, so};
+  server node{sys, node_options(**control, "flooded", 1)};
   CAF_REQUIRE(node.start().ok());
   CAF_REQUIRE((*control)->serve_node(std::move(full)).ok());
   CAF_REQUIRE(node.up(seconds(60)).ok());

@@ -16,6 +16,7 @@
 #include "nodes/local_client.hpp"
 #include "runtime/control_url.hpp"
 #include "runtime/state_store.hpp"
+#include "tests/support/fake_control.hpp"
 
 namespace tf::test {
 
@@ -58,6 +59,21 @@ server_options node_options(const test_control& control, const std::string& name
   o.store = make_memory_store();
   o.auth_key = control.auth_key;
   o.control_url = control->url();
+  o.user_log = quiet_log();
+  o.log = quiet_log();
+  return o;
+}
+
+server_options node_options(const fake_control& control, const std::string& name,
+                            size_t shards) {
+  server_options o;
+  o.hostname = name;
+  o.ephemeral = true;
+  o.store = make_memory_store();
+  o.auth_key = "tskey-fake"; // the fake control accepts any key
+  o.control_url = control.url();
+  o.control_key = control.public_key().to_string();
+  o.num_shards = shards;
   o.user_log = quiet_log();
   o.log = quiet_log();
   return o;

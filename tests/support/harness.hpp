@@ -62,6 +62,13 @@ result<test_control> start_control(caf::actor_system& sys, const control_tweak& 
 /// in-memory store, the control's URL and auth key, a quiet log.
 server_options node_options(const test_control& control, const std::string& name);
 
+class fake_control;
+
+/// node_options for a node of a fake control (tests/support/fake_control):
+/// its URL and key, any auth key (it accepts all), `shards` peer shards.
+server_options node_options(const fake_control& control, const std::string& name,
+                            size_t shards);
+
 /// make_node builds node `name` (node_options, then `tweak`) and calls
 /// start(), but does not wait: call up() yourself (to join many at once).
 result<std::unique_ptr<server>> make_node(caf::actor_system& sys, const test_control& control,
