@@ -158,5 +158,4 @@ size_t parked_at_locked(const ip_addr_t& addr) {
   return n;
 }
 
-
 } // namespace tf::netstack::detail

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -20,8 +21,6 @@
 #include <mutex>
 
 #include "bench/giant_tailnet/driver.hpp"
-#include "tests/support/fake_control.hpp"
-#include "tests/support/harness.hpp"
 #include "bench/giant_tailnet/stats.hpp"
 #include "bench/giant_tailnet/tcp_floor.hpp"
 #include "nodes/actor_system_setup.hpp"
@@ -30,6 +29,8 @@
 #include "runtime/control_conn.hpp"
 #include "runtime/peer_intern.hpp"
 #include "runtime/wire_codec.hpp"
+#include "tests/support/fake_control.hpp"
+#include "tests/support/harness.hpp"
 #include "tests/support/synthetic.hpp"
 
 namespace tf::bench {

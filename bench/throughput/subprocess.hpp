@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Child processes of bench/throughput (the wg script, iperf3, ss): started
 // without a shell from an argv, stdout and stderr captured, killed on a
-// deadline; the CPU time of a process. A child_process is owned by one thread; it never outlives its
-// object (the destructor kills and reaps it).
+// deadline; the CPU time of a process. A child_process is owned by one
+// thread; it never outlives its object (the destructor kills and reaps it).
 #pragma once
 
 #include <sys/types.h>

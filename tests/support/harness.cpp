@@ -52,30 +52,36 @@ result<test_control> start_control(caf::actor_system& sys, const control_tweak& 
   return out;
 }
 
-server_options node_options(const test_control& control, const std::string& name) {
+namespace {
+
+/// ephemeral_node is what every harness node shares: ephemeral, an
+/// in-memory store, a quiet log.
+server_options ephemeral_node(const std::string& name) {
   server_options o;
   o.hostname = name;
   o.ephemeral = true;
   o.store = make_memory_store();
-  o.auth_key = control.auth_key;
-  o.control_url = control->url();
   o.user_log = quiet_log();
   o.log = quiet_log();
   return o;
 }
 
+} // namespace
+
+server_options node_options(const test_control& control, const std::string& name) {
+  auto o = ephemeral_node(name);
+  o.auth_key = control.auth_key;
+  o.control_url = control->url();
+  return o;
+}
+
 server_options node_options(const fake_control& control, const std::string& name,
                             size_t shards) {
-  server_options o;
-  o.hostname = name;
-  o.ephemeral = true;
-  o.store = make_memory_store();
+  auto o = ephemeral_node(name);
   o.auth_key = "tskey-fake"; // the fake control accepts any key
   o.control_url = control.url();
   o.control_key = control.public_key().to_string();
   o.num_shards = shards;
-  o.user_log = quiet_log();
-  o.log = quiet_log();
   return o;
 }
 
