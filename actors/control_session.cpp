@@ -12,7 +12,6 @@
 #include <caf/response_promise.hpp>
 
 #include <absl/container/flat_hash_map.h>
-#include <absl/container/flat_hash_set.h>
 
 #include <optional>
 
@@ -48,6 +47,12 @@ struct session_state {
   uint64_t gen = 0;
   milliseconds backoff{0};
   absl::flat_hash_map<wire::user_id, profile_ptr> profiles;  // never pruned
+  // Per shard: the profile each user had when last sent to it. Shards never
+  // prune theirs, so a profile is sent to a shard once, not with every
+  // delta (which cost two atomic updates of one cache line per delta,
+  // passed between the session's and the shard's cores).
+  std::vector<absl::flat_hash_map<wire::user_id, profile_ptr>> shard_has;
+  delta_plan plan;  // apply_delta's, reused
   std::vector<caf::response_promise> logout_waiters;
   control_conn::received rx;
   std::vector<uint8_t> tx;
@@ -189,28 +194,25 @@ control_event node_facts(control_event::kind what, wire::map_response& r) {
   return ev;
 }
 
-// add_profiles_for appends, once each, the profiles of `peers`' users.
-void add_profiles_for(const session_state& st, const std::vector<peer_ref>& peers,
+// sent_to records that `shard` now holds `p`.
+void sent_to(session_state& st, size_t shard, const profile_ptr& p) {
+  st.shard_has[shard][p->id] = p;
+}
+
+// add_profiles_for appends to `out` the profiles of `peers`' users that
+// `shard` does not hold yet (or holds in an older version).
+void add_profiles_for(session_state& st, size_t shard, std::span<const peer_ref> peers,
                       std::vector<profile_ptr>& out) {
-  if (peers.size() > 8) { // a full map: many users, dedupe with a set
-    absl::flat_hash_set<wire::user_id> seen;
-    for (auto& p : peers)
-      if (seen.insert(p->user()).second)
-        if (auto i = st.profiles.find(p->user()); i != st.profiles.end())
-          out.push_back(i->second);
-    return;
-  }
-  auto first = out.size();
+  auto& has = st.shard_has[shard];
   for (auto& p : peers) {
     auto i = st.profiles.find(p->user());
     if (i == st.profiles.end())
       continue;
-    // Few users per batch (usually one): a linear check beats a set.
-    bool have = false;
-    for (size_t k = first; k < out.size() && !have; ++k)
-      have = out[k] == i->second;
-    if (!have)
-      out.push_back(i->second);
+    auto& held = has[p->user()];
+    if (held.get() == i->second.get())
+      continue;
+    held = i->second;
+    out.push_back(i->second);
   }
 }
 
@@ -231,7 +233,7 @@ void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r)
     l.part = parts[i]++;
     l.last = last;
     l.expected = peers.size() / n + 1;
-    add_profiles_for(st, part, l.profiles);
+    add_profiles_for(st, i, part, l.profiles);
     l.peers = std::move(part);
     st.cfg.credits[i]->sent();
     self->send(st.cfg.shards[i], load_atom::value, std::move(l));
@@ -304,7 +306,10 @@ void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r
   TF_COUNTER("map_response_handled_incrementally").add();
   auto n = st.cfg.shards.size();
   st.outgoing.resize(n);
-  auto plan = plan_delta(r, n, duration_cast<seconds>(system_clock::now().time_since_epoch()).count());
+  int64_t now = 0; // only "seen now" entries need the clock
+  if (!r.peer_seen_change.empty())
+    now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+  plan_delta_into(r, n, now, st.plan);
   auto gen = ++st.gen;
   for (size_t i = 0; i < n; ++i) {
     auto& out = st.outgoing[i];
@@ -312,11 +317,14 @@ void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r
     // New or changed profiles go to every shard; the users of upserted
     // peers come from the never-pruned table (a full map carried only the
     // profiles it needed, and a re-added peer's profile is not resent).
-    out.profiles.insert(out.profiles.end(), changed.begin(), changed.end());
-    auto& batch = plan.shards[i];
+    for (auto& p : changed) {
+      out.profiles.push_back(p);
+      sent_to(st, i, p);
+    }
+    auto& batch = st.plan.shards[i];
     if (batch.empty())
       continue;
-    add_profiles_for(st, batch.upserts, out.profiles);
+    add_profiles_for(st, i, batch.upserts, out.profiles);
     batch.gen = gen;
     out.batches.push_back(std::move(batch));
   }
@@ -460,6 +468,7 @@ caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
 caf::actor spawn_control_session(caf::actor_system& sys, control_session_config cfg) {
   auto st = std::make_shared<session_state>();
   st->cfg = std::move(cfg);
+  st->shard_has.resize(st->cfg.shards.size());
   return sys.middleman().spawn_broker(session_impl, std::move(st));
 }
 

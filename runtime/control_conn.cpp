@@ -76,6 +76,15 @@ result<void> control_conn::on_handshake_record(received& out) {
   return {};
 }
 
+// decode_back decodes one frame's message in place at the end of
+// out.messages (no copy of the 650-byte message).
+result<void> control_conn::decode_back(std::span<const uint8_t> frame, received& out) {
+  auto ok = wire::decode_into(frame, out.messages.emplace_back());
+  if (!ok)
+    out.messages.pop_back();
+  return ok;
+}
+
 result<void> control_conn::drain_frames(received& out) {
   if (app_.empty())
     return {};
@@ -89,10 +98,8 @@ result<void> control_conn::drain_frames(received& out) {
                      | uint32_t{rest[2]} << 8 | uint32_t{rest[3]};
       if (len == 0 || len > frames_.max_frame_len() || rest.size() < frame_header_len + len)
         break;
-      auto msg = wire::decode(rest.subspan(frame_header_len, len));
-      if (!msg)
-        return msg.error();
-      out.messages.push_back(std::move(*msg));
+      if (auto ok = decode_back(rest.subspan(frame_header_len, len), out); !ok)
+        return ok;
       rest = rest.subspan(frame_header_len + len);
     }
   }
@@ -105,11 +112,10 @@ result<void> control_conn::drain_frames(received& out) {
       return got.error();
     if (!*got)
       return {};
-    auto msg = wire::decode(scratch_);
+    auto ok = decode_back(scratch_, out);
     release_if_large(scratch_);
-    if (!msg)
-      return msg.error();
-    out.messages.push_back(std::move(*msg));
+    if (!ok)
+      return ok;
   }
 }
 
@@ -135,6 +141,10 @@ void control_conn::queue(const wire::message& m) {
   wire::encode_to(m, encode_buf_);
   append_frame(queued_, encode_buf_);
   release_if_large(encode_buf_);
+}
+
+void control_conn::queue_encoded(std::span<const uint8_t> encoded) {
+  append_frame(queued_, encoded);
 }
 
 result<void> control_conn::seal_queued(std::vector<uint8_t>& out) {

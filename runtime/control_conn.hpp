@@ -56,6 +56,9 @@ public:
   /// small the message, so back-to-back messages share records).
   void queue(const wire::message& m);
 
+  /// queue_encoded is queue() for an already encoded message.
+  void queue_encoded(std::span<const uint8_t> encoded);
+
   /// seal_queued appends the records of all queued frames to `out`.
   result<void> seal_queued(std::vector<uint8_t>& out);
 
@@ -72,6 +75,7 @@ private:
 
   result<void> on_handshake_record(received& out);
   result<void> drain_frames(received& out);
+  static result<void> decode_back(std::span<const uint8_t> frame, received& out);
 
   control_channel channel_;
   bool is_client_;

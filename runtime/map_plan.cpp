@@ -18,7 +18,20 @@ size_t shard_of(wire::node_id id, size_t num_shards) noexcept {
 
 delta_plan plan_delta(wire::map_response& r, size_t num_shards, int64_t now_unix) {
   delta_plan plan;
+  plan_delta_into(r, num_shards, now_unix, plan);
+  return plan;
+}
+
+void plan_delta_into(wire::map_response& r, size_t num_shards, int64_t now_unix,
+                     delta_plan& plan) {
   plan.shards.resize(num_shards);
+  for (auto& s : plan.shards) {
+    s.gen = 0;
+    s.removes.clear();
+    s.upserts.clear();
+    s.patches.clear();
+  }
+  plan.rejected = 0;
   for (auto id : r.peers_removed)
     plan.shards[shard_of(id, num_shards)].removes.push_back(id);
   for (auto& n : r.peers_changed) {
@@ -42,7 +55,6 @@ delta_plan plan_delta(wire::map_response& r, size_t num_shards, int64_t now_unix
     c.last_seen = seen ? now_unix : 0;
     plan.shards[shard_of(id, num_shards)].patches.push_back(std::move(c));
   }
-  return plan;
 }
 
 full_plan plan_full(std::span<wire::node> peers, size_t num_shards) {

@@ -5,6 +5,8 @@
 // interned here. Pure functions; the control session actor calls them.
 #pragma once
 
+#include <absl/container/inlined_vector.h>
+
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -18,11 +20,14 @@ namespace tf {
 size_t shard_of(wire::node_id id, size_t num_shards) noexcept;
 
 /// shard_batch is the work one shard does for one delta: removals first,
-/// then upserts, then patches (online/seen changes become patches).
+/// then upserts, then patches (online/seen changes become patches). A
+/// typical delta touches one or two peers: those fit without a heap block
+/// (the session allocates a batch, its shard frees it: a cross-thread free
+/// per block, measured as a tenth of a streamed delta's cost).
 struct shard_batch {
   uint64_t gen = 0;  // stamped by the node: mutation order (see peer_table)
-  std::vector<wire::node_id> removes;
-  std::vector<peer_ref> upserts;
+  absl::InlinedVector<wire::node_id, 2> removes;
+  absl::InlinedVector<peer_ref, 2> upserts;
   std::vector<wire::peer_change> patches;
 
   bool empty() const noexcept {
@@ -42,6 +47,11 @@ struct delta_plan {
 /// plan_delta splits the delta fields of `r` over `num_shards` shards.
 /// `now_unix` stamps peer_seen_change entries that say "seen now".
 delta_plan plan_delta(wire::map_response& r, size_t num_shards, int64_t now_unix);
+
+/// plan_delta_into is plan_delta() into a plan the caller reuses for every
+/// delta (its shard batches are emptied first).
+void plan_delta_into(wire::map_response& r, size_t num_shards, int64_t now_unix,
+                     delta_plan& plan);
 
 /// full_plan is a complete peer list split by shard.
 struct full_plan {

@@ -61,10 +61,12 @@ result<void> normalize_node(wire::node& n) {
     n.name = lowercase_name(n.name);
   // Keep allowed_ips meaning "same as addresses" across the reorder.
   bool allowed_same = n.allowed_ips == n.addresses;
-  std::stable_sort(n.addresses.begin(), n.addresses.end(),
-                   [](const ip_prefix& a, const ip_prefix& b) {
-                     return address_rank(a) < address_rank(b);
-                   });
+  auto by_rank = [](const ip_prefix& a, const ip_prefix& b) {
+    return address_rank(a) < address_rank(b);
+  };
+  // Control sends them in order; stable_sort would allocate even then.
+  if (!std::is_sorted(n.addresses.begin(), n.addresses.end(), by_rank))
+    std::stable_sort(n.addresses.begin(), n.addresses.end(), by_rank);
   if (allowed_same)
     n.allowed_ips.clear();
   std::sort(n.tags.begin(), n.tags.end());

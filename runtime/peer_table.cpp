@@ -90,6 +90,54 @@ void peer_table::unindex(const peer_record* r) {
     ++evictions_skipped_;
 }
 
+void peer_table::prefetch_slots(const peer_record* r) const {
+  if (r->has_v4())
+    by_v4_.prefetch(r->v4_value());
+  if (r->has_v6())
+    by_v6_.prefetch(r->v6_bytes());
+  by_key_.prefetch(r->key());
+  if (!r->name().empty()) {
+    by_fqdn_.prefetch(r->name());
+    by_short_.prefetch(r->short_name());
+  }
+}
+
+void peer_table::prefetch_old(wire::node_id id) {
+  auto i = by_id_.find(id);
+  if (i == by_id_.end())
+    return;
+  auto* r = i->second.rec.get();
+  // Its fixed fields and the start of its strings (the name), without
+  // reading it: reading the length would wait for the very miss this hides.
+  // A prefetch past the allocation's end never faults.
+  for (size_t off = 0; off < sizeof(peer_record) + 64; off += 64)
+    __builtin_prefetch(reinterpret_cast<const char*>(r) + off);
+  prefetched_.push_back(r);
+}
+
+void peer_table::prefetch(std::span<const wire::node_id> removed,
+                          std::span<const peer_record* const> upserted) {
+  if (size() < prefetch_min_peers)
+    return;
+  // Three rounds, each issuing all its loads before the next needs them:
+  // id slots (and the new keys' slots), then the records being replaced,
+  // then those records' index slots.
+  for (auto id : removed)
+    by_id_.prefetch(id);
+  for (auto* r : upserted) {
+    by_id_.prefetch(r->id());
+    prefetch_slots(r);
+  }
+  prefetched_.clear();
+  for (auto id : removed)
+    prefetch_old(id);
+  for (auto* r : upserted)
+    prefetch_old(r->id());
+  for (auto* r : prefetched_)
+    prefetch_slots(r);
+  prefetched_.clear();
+}
+
 peer_table::upsert_result peer_table::upsert(peer_ref rec, uint64_t gen) {
   auto [i, added] = by_id_.try_emplace(rec->id());
   auto& e = i->second;

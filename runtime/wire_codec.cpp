@@ -118,12 +118,11 @@ failure reject(errc code, std::string detail) {
 /// tree: for a 250k-peer map_response the tree alone costs more memory and
 /// time than the decoded peers).
 template <class T, class Read>
-result<T> decode_as(std::span<const uint8_t> bytes, const decode_limits& lim,
-                    const char* root, Read read) {
+result<void> decode_as(std::span<const uint8_t> bytes, T& out, const decode_limits& lim,
+                       const char* root, Read read) {
   try {
     wire_cursor in{bytes, lim};
     read_ctx ctx;
-    T out{};
     if (!read(in, out, ctx)) {
       return reject(ctx.code(), ctx.detail(root));
     }
@@ -132,7 +131,7 @@ result<T> decode_as(std::span<const uint8_t> bytes, const decode_limits& lim,
                                                + std::to_string(in.remaining())
                                                + " trailing bytes after the message");
     }
-    return out;
+    return {};
   } catch (const std::bad_alloc&) {
     return reject(errc::malformed_message,
                   std::string{root} + ": out of memory decoding "
@@ -140,6 +139,29 @@ result<T> decode_as(std::span<const uint8_t> bytes, const decode_limits& lim,
   } catch (const std::exception& e) {
     return reject(errc::malformed_message, std::string{root} + ": " + e.what());
   }
+}
+
+/// decode_value is decode_as() into a new value.
+template <class T, class Read>
+result<T> decode_value(std::span<const uint8_t> bytes, const decode_limits& lim,
+                       const char* root, Read read) {
+  T out{};
+  if (auto ok = decode_as(bytes, out, lim, root, read); !ok) {
+    return ok.error();
+  }
+  return out;
+}
+
+bool read_message_of(wire_cursor& in, message& out, read_ctx& c) {
+  return read_message(in, out, c);
+}
+
+bool read_client_hello(wire_cursor& in, client_hello& out, read_ctx& c) {
+  return read_hello(in, out, c);
+}
+
+bool read_server_hello(wire_cursor& in, server_hello& out, read_ctx& c) {
+  return read_hello(in, out, c);
 }
 
 } // namespace
@@ -169,10 +191,12 @@ std::vector<uint8_t> encode(const message& m) {
 }
 
 result<message> decode(std::span<const uint8_t> bytes, const decode_limits& limits) {
-  return decode_as<message>(bytes, limits, "message",
-                            [](wire_cursor& in, message& out, read_ctx& c) {
-                              return read_message(in, out, c);
-                            });
+  return decode_value<message>(bytes, limits, "message", read_message_of);
+}
+
+result<void> decode_into(std::span<const uint8_t> bytes, message& out,
+                         const decode_limits& limits) {
+  return decode_as(bytes, out, limits, "message", read_message_of);
 }
 
 std::vector<uint8_t> encode(const client_hello& hello) {
@@ -184,17 +208,11 @@ std::vector<uint8_t> encode(const server_hello& hello) {
 }
 
 result<client_hello> decode_client_hello(std::span<const uint8_t> bytes) {
-  return decode_as<client_hello>(bytes, {}, "client_hello",
-                                 [](wire_cursor& in, client_hello& out, read_ctx& c) {
-                                   return read_hello(in, out, c);
-                                 });
+  return decode_value<client_hello>(bytes, {}, "client_hello", read_client_hello);
 }
 
 result<server_hello> decode_server_hello(std::span<const uint8_t> bytes) {
-  return decode_as<server_hello>(bytes, {}, "server_hello",
-                                 [](wire_cursor& in, server_hello& out, read_ctx& c) {
-                                   return read_hello(in, out, c);
-                                 });
+  return decode_value<server_hello>(bytes, {}, "server_hello", read_server_hello);
 }
 
 } // namespace tf::wire

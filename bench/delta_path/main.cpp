@@ -2,7 +2,11 @@
 // delta_path: the CPU cost of each stage a delta passes on its way from the
 // coordination server to a node's shard, one thread, no I/O: encode + frame
 // + seal (server), open + unframe + decode (node), plan + intern, and the
-// shard table's apply. Prints ns per delta for each stage.
+// shard table's apply, plainly and with the shard's prefetch, into tables
+// that already hold --n peers (at 250,000 an index slot is a cache miss).
+// Prints ns per delta for each stage.
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <span>
@@ -10,6 +14,8 @@
 
 #include "runtime/control_conn.hpp"
 #include "runtime/map_plan.hpp"
+#include "runtime/node_normalize.hpp"
+#include "runtime/peer_intern.hpp"
 #include "runtime/peer_table.hpp"
 #include "runtime/wire_codec.hpp"
 #include "tests/support/synthetic.hpp"
@@ -18,7 +24,13 @@ using namespace tf;
 using clock_type = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
-  size_t rounds = argc > 1 ? std::stoul(argv[1]) : 100;
+  size_t rounds = 100;
+  size_t preload = 0;
+  CLI::App app{"delta_path: CPU cost per stage of one streamed delta"};
+  app.add_option("--rounds", rounds, "rounds of 500 deltas")->capture_default_str();
+  app.add_option("--n", preload, "peers in the shard tables before the deltas")
+    ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   constexpr size_t per_round = 500; // steady state: buffers are reused
   // An established client/server pair.
   auto server_key = machine_private_key::generate();
@@ -36,10 +48,26 @@ int main(int argc, char** argv) {
     if (i > 0)
       deltas[i].peers_removed.push_back(999 + i);
   }
-  peer_table tables[2];
+  // Two table sets get the same mutations: one applies them plainly, the
+  // other prefetches each shard's share of a round first, as the shard
+  // actor does with the deltas of one read.
+  peer_table plain[2];
+  peer_table warmed[2];
+  std::vector<peer_ref> preloaded;
+  preloaded.reserve(preload);
+  for (size_t i = 0; i < preload; ++i) {
+    auto n = test::make_peer(1'000'000 + i);
+    static_cast<void>(normalize_node(n));
+    preloaded.push_back(intern_peer(n));
+    auto s = shard_of(n.id, 2);
+    plain[s].upsert(preloaded.back(), 0);
+    warmed[s].upsert(preloaded.back(), 0);
+  }
+  std::vector<wire::node_id> touched_ids;
+  std::vector<const peer_record*> touched_recs;
   std::vector<uint8_t> wire_bytes;
   std::vector<delta_plan> plans;
-  double send_ns = 0, feed_ns = 0, plan_ns = 0, apply_ns = 0;
+  double send_ns = 0, feed_ns = 0, plan_ns = 0, apply_ns = 0, prefetched_ns = 0;
   size_t decoded = 0, wire_len = 0;
   uint64_t gen = 0;
   auto elapsed = [](clock_type::time_point t0) {
@@ -74,26 +102,48 @@ int main(int argc, char** argv) {
       plans.push_back(plan_delta(std::get<wire::map_response>(m), 2, 0));
     plan_ns += elapsed(t0);
     // Shard tables: removes and upserts.
-    t0 = clock_type::now();
-    for (auto& p : plans) {
-      ++gen;
+    auto apply = [&](peer_table* tables, bool prefetch) {
+      auto first_gen = gen;
       for (size_t s = 0; s < 2; ++s) {
-        for (auto id : p.shards[s].removes)
-          tables[s].remove(id);
-        for (auto& u : p.shards[s].upserts)
-          tables[s].upsert(u, gen);
+        if (prefetch) {
+          touched_ids.clear();
+          touched_recs.clear();
+          for (auto& p : plans) {
+            auto& b = p.shards[s];
+            touched_ids.insert(touched_ids.end(), b.removes.begin(), b.removes.end());
+            for (auto& u : b.upserts)
+              touched_recs.push_back(u.get());
+          }
+          tables[s].prefetch(touched_ids, touched_recs);
+        }
+        auto g = first_gen;
+        for (auto& p : plans) {
+          ++g;
+          for (auto id : p.shards[s].removes)
+            tables[s].remove(id);
+          for (auto& u : p.shards[s].upserts)
+            tables[s].upsert(u, g);
+        }
       }
-    }
+    };
+    t0 = clock_type::now();
+    apply(plain, false);
     apply_ns += elapsed(t0);
+    t0 = clock_type::now();
+    apply(warmed, true);
+    prefetched_ns += elapsed(t0);
+    gen += plans.size();
   }
   auto n = static_cast<double>(per_round * rounds);
-  std::printf("delta_path: %zu deltas, %zu bytes each on the wire (sealed %zu per batch)\n",
-              per_round * rounds, wire_len / (per_round * rounds), per_round);
+  std::printf("delta_path: %zu deltas into tables of %zu peers, %zu bytes each on the wire "
+              "(sealed %zu per batch)\n",
+              per_round * rounds, preload, wire_len / (per_round * rounds), per_round);
   std::printf("%-34s %10s\n", "stage", "ns/delta");
   std::printf("%-34s %10.0f\n", "server: encode + frame + seal", send_ns / n);
   std::printf("%-34s %10.0f\n", "node: open + unframe + decode", feed_ns / n);
   std::printf("%-34s %10.0f\n", "node: normalize + intern + plan", plan_ns / n);
   std::printf("%-34s %10.0f\n", "shard: remove + upsert", apply_ns / n);
+  std::printf("%-34s %10.0f\n", "shard: the same, prefetched", prefetched_ns / n);
   std::printf("%-34s %10.0f\n", "node total (decode..apply)", (feed_ns + plan_ns + apply_ns) / n);
   return decoded == per_round * rounds ? 0 : 1;
 }

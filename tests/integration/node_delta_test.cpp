@@ -215,6 +215,41 @@ CAF_TEST(deltas_update_a_real_node_without_a_full_rebuild) {
   CAF_CHECK_EQUAL(who->user.login_name, "u@example.com");
   CAF_CHECK_EQUAL(who->user.id, synthetic_user);
 
+  CAF_MESSAGE("a changed profile reaches every shard, and later peers of its user get it");
+  {
+    wire::map_response r;
+    auto renamed = user_u();
+    renamed.login_name = "u-renamed@example.com";
+    r.user_profiles = {renamed}; // no peers: the shards' own peers must see it
+    send(std::move(r));
+  }
+  auto login_of = [&](wire::node_id id) {
+    auto w = lc().whois(synthetic_v4(id).to_string());
+    return w ? w->user.login_name : std::string{"(none)"};
+  };
+  // One initial peer (owned by U) still present in each shard.
+  auto present_in = [&](bool shard0) {
+    for (auto id = first_peer; id < first_peer + num_initial; ++id)
+      if ((shard_of(id, num_shards) == 0) == shard0 && has(id))
+        return id;
+    return wire::node_id{0};
+  };
+  auto in_shard0 = present_in(true);
+  auto in_shard1 = present_in(false);
+  CAF_REQUIRE(in_shard0 != 0 && in_shard1 != 0);
+  CAF_CHECK(wait_until([&] { return login_of(in_shard0) == "u-renamed@example.com"; },
+                       seconds(5)));
+  CAF_CHECK(wait_until([&] { return login_of(in_shard1) == "u-renamed@example.com"; },
+                       seconds(5)));
+  for (bool same : {true, false}) {
+    auto id = pick_id(first_peer + 5000, 0, same);
+    wire::map_response r;
+    r.peers_changed = {make_peer(id)}; // no user_profiles
+    send(std::move(r));
+    CAF_CHECK(wait_until([&] { return has(id); }, seconds(5)));
+    CAF_CHECK_EQUAL(login_of(id), "u-renamed@example.com");
+  }
+
   CAF_MESSAGE("a patch of an unknown id is ignored and counted");
   auto unknown = counter_value("peer_patch_unknown_id");
   auto peers_before = num_peers_of(*viewer);

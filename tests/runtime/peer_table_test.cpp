@@ -224,6 +224,64 @@ CAF_TEST(plan_delta_splits_by_shard) {
   CAF_CHECK_EQUAL(ops, 3u + 2u + 3u);
 }
 
+CAF_TEST(plan_delta_into_a_reused_plan_holds_only_the_latest_delta) {
+  delta_plan plan;
+  wire::map_response first;
+  first.peers_changed = {make_peer(11), make_peer(12)};
+  first.peers_removed = {13};
+  plan_delta_into(first, 2, 0, plan);
+  CAF_CHECK_EQUAL(plan.shards[0].num_ops() + plan.shards[1].num_ops(), 3u);
+  plan.shards[shard_of(11, 2)].gen = 42;
+  wire::map_response second;
+  second.peers_removed = {14};
+  plan_delta_into(second, 2, 0, plan);
+  CAF_CHECK_EQUAL(plan.shards.size(), 2u);
+  auto& owner = plan.shards[shard_of(14, 2)];
+  auto& other = plan.shards[1 - shard_of(14, 2)];
+  CAF_CHECK(other.empty());
+  CAF_CHECK(owner.upserts.empty());
+  CAF_REQUIRE_EQUAL(owner.removes.size(), 1u);
+  CAF_CHECK_EQUAL(owner.removes[0], 14u);
+  CAF_CHECK_EQUAL(plan.shards[shard_of(11, 2)].gen, 0u);
+}
+
+CAF_TEST(prefetch_is_only_a_hint) {
+  // Same mutations on two tables, one prefetched before each batch (with
+  // known, unknown and replaced ids): every lookup must agree. Big enough
+  // that prefetch does its work.
+  peer_table plain;
+  peer_table warmed;
+  std::vector<peer_ref> kept;
+  for (wire::node_id id = 1; id <= peer_table::prefetch_min_peers + 100; ++id) {
+    kept.push_back(interned(make_peer(id)));
+    plain.upsert(kept.back(), 1);
+    warmed.upsert(kept.back(), 1);
+  }
+  std::vector<wire::node_id> removed{3, 7, 999'999}; // 999,999 is unknown
+  std::vector<peer_ref> upserts{interned(make_peer(999'998)), interned(make_peer(8))};
+  std::vector<const peer_record*> raw;
+  for (auto& u : upserts)
+    raw.push_back(u.get());
+  warmed.prefetch(removed, raw);
+  warmed.prefetch({}, {}); // empty batches are fine too
+  for (auto* t : {&plain, &warmed}) {
+    for (auto id : removed)
+      t->remove(id);
+    for (auto& u : upserts)
+      t->upsert(u, 2);
+  }
+  CAF_CHECK_EQUAL(plain.size(), warmed.size());
+  for (wire::node_id id : {1, 3, 7, 8, 9, 500, 999'998, 999'999}) {
+    auto a = test::synthetic_v4(id);
+    CAF_CHECK_EQUAL(id_at(plain.find(id)), id_at(warmed.find(id)));
+    CAF_CHECK_EQUAL(id_at(plain.find_by_addr(a)), id_at(warmed.find_by_addr(a)));
+    auto name = "peer-" + std::to_string(id);
+    CAF_CHECK_EQUAL(id_at(plain.find_by_name(name)), id_at(warmed.find_by_name(name)));
+  }
+  CAF_CHECK_EQUAL(id_at(warmed.find(3)), 0u);
+  CAF_CHECK_EQUAL(id_at(warmed.find(999'998)), 999'998u);
+}
+
 CAF_TEST(interest_routes_only_to_matching_watchers) {
   bus::interest_table it;
   it.add(1, {});                           // everything

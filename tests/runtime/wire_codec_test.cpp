@@ -43,6 +43,15 @@ CAF_TEST(round_trip_every_message) {
     CAF_REQUIRE(got.ok());
     CAF_CHECK(*got == c.input);
     CAF_CHECK_EQUAL(got->index(), c.input.index());
+    // decode_into fills a default message in place, the same way.
+    message in_place;
+    CAF_REQUIRE(decode_into(bytes, in_place).ok());
+    CAF_CHECK(in_place == c.input);
+    // A truncated copy fails the same way through either entry.
+    auto cut = std::span{bytes}.first(bytes.size() - 1);
+    message partial;
+    CAF_CHECK(!decode_into(cut, partial).ok());
+    CAF_CHECK(!decode(cut).ok());
     // encode_to appends after what is already there.
     std::vector<uint8_t> out{0xaa};
     encode_to(c.input, out);

@@ -119,30 +119,50 @@ result<std::chrono::steady_clock::time_point> fake_control::serve_node(wire::map
     self.hostname = "largetailnet-bench";
     self.machine_authorized = true;
     full.self = std::move(self);
-    auto at = std::chrono::steady_clock::now();
+    // The clock starts when the map is ready to go, as a server's would
+    // after it built (encoded and sealed) the map.
     if (auto ok = conn_->send(full, out); !ok)
       return ok.error();
+    auto at = std::chrono::steady_clock::now();
     if (auto ok = write_all(out); !ok)
       return ok.error();
     return at;
   }
 }
 
-result<void> fake_control::send(std::span<const wire::map_response> batch) {
-  // Stream as a server would: encode and write a chunk at a time, so the
-  // node decodes one chunk while the next is encoded.
+namespace {
+
+// stream_in_chunks queues a chunk of messages at a time with `queue(i)`,
+// seals it and hands it to `write`: the node decodes one chunk while the
+// next is prepared, as it would from a server.
+template <class Queue, class Write>
+result<void> stream_in_chunks(control_conn& conn, size_t count, Queue&& queue, Write&& write) {
   constexpr size_t chunk = 64;
   std::vector<uint8_t> out;
-  for (size_t i = 0; i < batch.size(); i += chunk) {
-    for (size_t j = i; j < std::min(batch.size(), i + chunk); ++j)
-      conn_->queue(batch[j]);
+  for (size_t i = 0; i < count; i += chunk) {
+    for (size_t j = i; j < std::min(count, i + chunk); ++j)
+      queue(j);
     out.clear();
-    if (auto ok = conn_->seal_queued(out); !ok)
+    if (auto ok = conn.seal_queued(out); !ok)
       return ok;
-    if (auto ok = write_all(out); !ok)
+    if (auto ok = write(out); !ok)
       return ok;
   }
   return {};
+}
+
+} // namespace
+
+result<void> fake_control::send(std::span<const wire::map_response> batch) {
+  return stream_in_chunks(
+    *conn_, batch.size(), [&](size_t i) { conn_->queue(batch[i]); },
+    [&](const std::vector<uint8_t>& out) { return write_all(out); });
+}
+
+result<void> fake_control::send_encoded(std::span<const std::vector<uint8_t>> batch) {
+  return stream_in_chunks(
+    *conn_, batch.size(), [&](size_t i) { conn_->queue_encoded(batch[i]); },
+    [&](const std::vector<uint8_t>& out) { return write_all(out); });
 }
 
 void fake_control::answer_logout(std::chrono::milliseconds limit) {

@@ -42,6 +42,11 @@ public:
   /// send writes map responses back to back, 64 to a write.
   result<void> send(std::span<const wire::map_response> batch);
 
+  /// send_encoded is send() for messages encoded ahead of time, as a
+  /// server encodes a delta once for all its sessions and only frames and
+  /// seals it per connection.
+  result<void> send_encoded(std::span<const std::vector<uint8_t>> batch);
+
   /// answer_logout reads until the node's logout request and confirms it,
   /// for at most `limit` (call while the node closes).
   void answer_logout(std::chrono::milliseconds limit);
