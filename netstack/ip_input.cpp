@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "netstack/ack_loop.hpp"
 #include "netstack/core_lock.hpp"
 #include "netstack/icmp_echo.hpp"
 #include "netstack/ip_check.hpp"
@@ -25,6 +26,7 @@ namespace {
 struct deferred_queue {
   std::vector<std::pair<node_id, pbuf*>> items;
   bool drain_scheduled = false; // a sys_timeout on the tcpip thread is pending
+  ack_loop_breaker loops;       // the current drain's window-0 ACKs
 };
 
 deferred_queue& deferred() {
@@ -129,8 +131,9 @@ void drain_on_tcpip_thread(void*) {
 } // namespace
 
 /// deliver_pbuf_locked is deliver_locked for a packet already copied into
-/// `p` (one contiguous pbuf, freed or handed to lwIP here).
-void deliver_pbuf_locked(node_id id, pbuf* p) {
+/// `p` (one contiguous pbuf, freed or handed to lwIP here). `loops`, when
+/// given, drops repeated window-0 ACKs (see ack_loop.hpp).
+void deliver_pbuf_locked(node_id id, pbuf* p, ack_loop_breaker* loops) {
   std::span<const uint8_t> pkt{static_cast<const uint8_t*>(p->payload), p->len};
   node_state* node = find_node_locked(id);
   if (node == nullptr) {
@@ -157,12 +160,17 @@ void deliver_pbuf_locked(node_id id, pbuf* p) {
     pbuf_free(p);
     return;
   }
+  if (loops != nullptr && loops->repeat(v, pkt)) {
+    TF_COUNTER("netstack_rx_zero_window_ack_repeats").add();
+    pbuf_free(p);
+    return;
+  }
   to_lwip_input(v, pkt, p);
 }
 
 void deliver_locked(node_id id, std::span<const uint8_t> pkt) {
   if (pbuf* p = copy_to_pbuf(pkt)) {
-    deliver_pbuf_locked(id, p);
+    deliver_pbuf_locked(id, p, nullptr);
   }
 }
 
@@ -181,11 +189,15 @@ void defer_locked(node_id id, std::span<const uint8_t> pkt) {
 
 void drain_deferred_locked() {
   auto& q = deferred();
+  if (q.items.empty()) {
+    return;
+  }
   std::vector<std::pair<node_id, pbuf*>> batch;
+  q.loops.clear();
   while (!q.items.empty()) {
     batch.swap(q.items);
     for (auto& [id, p] : batch) {
-      deliver_pbuf_locked(id, p);
+      deliver_pbuf_locked(id, p, &q.loops);
     }
     batch.clear();
   }

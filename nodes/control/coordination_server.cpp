@@ -150,7 +150,12 @@ admin_response coordination_server::admin(std::string method, std::string path,
   self
     ->request(actor_, admin_timeout, actors::admin_atom::value,
               admin_request{std::move(method), std::move(path), std::move(body)})
-    .receive([&](admin_response& r) { out = std::move(r); }, [](caf::error&) {});
+    .receive([&](admin_response& r) { out = std::move(r); },
+             [&](caf::error& e) {
+               nlohmann::json j{{"error", "admin request failed: " + sys_.render(e)},
+                                {"code", "unavailable"}};
+               out.body = j.dump();
+             });
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "netstack/ack_loop.hpp"
 #include "netstack/ip_check.hpp"
 #include "netstack/stack.hpp"
 #include "runtime/counters.hpp"
@@ -140,6 +141,66 @@ CAF_TEST(check_ip_packet_table) {
   CAF_REQUIRE(check_ip_packet(good_v6(), v) == ip_drop::none);
   CAF_CHECK_EQUAL(v.header_len, 40u);
   CAF_CHECK_EQUAL(v.total_len, 60u);
+}
+
+namespace {
+
+/// tcp_segment builds a TCP segment with the given flags, numbers, window
+/// and payload length.
+std::vector<uint8_t> tcp_segment(const ip_addr& src, uint16_t sport, const ip_addr& dst,
+                                 uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+                                 uint16_t wnd, size_t payload = 0) {
+  std::vector<uint8_t> t(20 + payload, 0);
+  put16(t, 0, sport);
+  put16(t, 2, dport);
+  put16(t, 4, seq >> 16);
+  put16(t, 6, seq & 0xffff);
+  put16(t, 8, ack >> 16);
+  put16(t, 10, ack & 0xffff);
+  t[12] = 5 << 4;
+  t[13] = flags;
+  put16(t, 14, wnd);
+  return make_packet(src, dst, 6, std::move(t), 16);
+}
+
+} // namespace
+
+CAF_TEST(zero_window_ack_repeats_are_found_per_flow) {
+  detail::ack_loop_breaker loops;
+  auto seen = [&](const std::vector<uint8_t>& pkt) {
+    ip_view v;
+    CAF_REQUIRE(check_ip_packet(pkt, v) == ip_drop::none);
+    return loops.repeat(v, pkt);
+  };
+  auto ack = [](const ip_addr& a, uint16_t ap, const ip_addr& b, uint16_t bp, uint32_t seq,
+                uint32_t n, uint16_t wnd) { return tcp_segment(a, ap, b, bp, 0x10, seq, n, wnd); };
+  CAF_MESSAGE("the loop: each side's window-0 ACK, again and again");
+  CAF_CHECK(!seen(ack(peer4, 7000, node4, 49152, 100, 200, 0)));
+  CAF_CHECK(!seen(ack(node4, 49152, peer4, 7000, 200, 100, 0))); // the other direction
+  CAF_CHECK(seen(ack(peer4, 7000, node4, 49152, 100, 200, 0)));
+  CAF_CHECK(seen(ack(node4, 49152, peer4, 7000, 200, 100, 0)));
+  CAF_MESSAGE("anything new passes: numbers, an open window, data, SYN/FIN/RST, v6");
+  CAF_CHECK(!seen(ack(peer4, 7000, node4, 49152, 100, 201, 0)));
+  CAF_CHECK(!seen(ack(peer4, 7000, node4, 49152, 100, 201, 1024)));
+  CAF_CHECK(!seen(ack(peer4, 7000, node4, 49152, 100, 201, 1024)));
+  CAF_CHECK(!seen(tcp_segment(peer4, 7000, node4, 49152, 0x18, 100, 201, 0, 10)));
+  CAF_CHECK(!seen(tcp_segment(peer4, 7000, node4, 49152, 0x18, 100, 201, 0, 10)));
+  for (uint8_t flag : {0x01, 0x02, 0x04}) {
+    auto p = tcp_segment(peer4, 7000, node4, 49152, static_cast<uint8_t>(0x10 | flag), 100,
+                         201, 0);
+    CAF_CHECK(!seen(p));
+    CAF_CHECK(!seen(p));
+  }
+  CAF_CHECK(!seen(ack(peer6, 7000, node6, 49152, 5, 6, 0)));
+  CAF_CHECK(seen(ack(peer6, 7000, node6, 49152, 5, 6, 0)));
+  CAF_CHECK(!seen(ack(peer6, 7001, node6, 49152, 5, 6, 0))); // another port: another flow
+  CAF_MESSAGE("a new drain starts clean");
+  loops.clear();
+  CAF_CHECK(!seen(ack(peer6, 7000, node6, 49152, 5, 6, 0)));
+  CAF_MESSAGE("not TCP, or too short for a TCP header: never a repeat");
+  auto udp = make_packet(peer4, node4, 17, std::vector<uint8_t>(8, 0));
+  CAF_CHECK(!seen(udp));
+  CAF_CHECK(!seen(udp));
 }
 
 CAF_TEST_FIXTURE_SCOPE(stack_input, fixture)

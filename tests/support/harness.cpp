@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -35,6 +36,8 @@ result<test_control> start_control(caf::actor_system& sys, const control_tweak& 
   }
   auto started = control::coordination_server::start(sys, std::move(opts));
   if (!started) {
+    // Say why: the callers only require ok().
+    std::fprintf(stderr, "start_control: %s\n", started.error().message().c_str());
     return started.error();
   }
   test_control out;
@@ -46,6 +49,7 @@ result<test_control> start_control(caf::actor_system& sys, const control_tweak& 
   spec.user = test_user;
   auto key = out.server->create_auth_key(spec);
   if (!key) {
+    std::fprintf(stderr, "start_control: %s\n", key.error().message().c_str());
     return key.error();
   }
   out.auth_key = std::move(*key);
