@@ -44,6 +44,23 @@ std::string read_string(conn& c, size_t want) {
   return out;
 }
 
+/// connection is one TCP connection from a to b: b's listener and both ends.
+struct connection {
+  listener l;
+  conn client;  // a's end
+  conn server;  // b's end, accepted
+};
+
+connection connect_pair(fixture& f, uint16_t port) {
+  auto l = listen_tcp(f.b, {ip_addr{}, port});
+  CAF_REQUIRE(l.ok());
+  auto c = dial_tcp(f.a, {f.b4, port}, after(5s));
+  CAF_REQUIRE(c.ok());
+  auto s = l->accept(after(5s));
+  CAF_REQUIRE(s.ok());
+  return {std::move(*l), std::move(*c), std::move(*s)};
+}
+
 // echo_test: a dials b, sends `total` bytes, b echoes, a checks the hash.
 void echo_test(fixture& f, const ip_addr& to, size_t total) {
   auto l = listen_tcp(f.b, {ip_addr{}, 7});
@@ -151,27 +168,22 @@ CAF_TEST(stalled_reader_holds_at_most_its_receive_buffer) {
 }
 
 CAF_TEST(reset_gives_clean_error) {
-  auto l = listen_tcp(b, {ip_addr{}, 80});
-  CAF_REQUIRE(l.ok());
-  auto c = dial_tcp(a, {b4, 80}, after(5s));
-  CAF_REQUIRE(c.ok());
-  auto s = l->accept(after(5s));
-  CAF_REQUIRE(s.ok());
+  auto [l, c, s] = connect_pair(*this, 80);
   auto reader = std::async(std::launch::async, [&] {
     std::vector<uint8_t> buf(16);
-    return c->read(buf, after(10s));
+    return c.read(buf, after(10s));
   });
   std::this_thread::sleep_for(50ms);
-  s->abort();
+  s.abort();
   auto r = reader.get();
   CAF_CHECK_EQUAL(r.code(), errc::connection_lost);
   if (!r) {
     CAF_MESSAGE("reader got: " << r.error().message());
     CAF_CHECK(r.error().detail.find("reset") != std::string::npos);
   }
-  CAF_CHECK_EQUAL(c->write(bytes("x"), after(1s)).code(), errc::connection_lost);
+  CAF_CHECK_EQUAL(c.write(bytes("x"), after(1s)).code(), errc::connection_lost);
   std::vector<uint8_t> buf(4);
-  CAF_CHECK_EQUAL(s->read(buf, after(1s)).code(), errc::closed);
+  CAF_CHECK_EQUAL(s.read(buf, after(1s)).code(), errc::closed);
 }
 
 CAF_TEST(close_sends_fin_when_all_was_read_else_rst) {
@@ -179,31 +191,26 @@ CAF_TEST(close_sends_fin_when_all_was_read_else_rst) {
   // data means RST, none means FIN (the peer's read sees EOF).
   for (bool read_all : {true, false}) {
     CAF_MESSAGE("case " << (read_all ? "everything read" : "data left unread"));
-    auto l = listen_tcp(b, {ip_addr{}, 83});
-    CAF_REQUIRE(l.ok());
-    auto c = dial_tcp(a, {b4, 83}, after(5s));
-    CAF_REQUIRE(c.ok());
-    auto s = l->accept(after(5s));
-    CAF_REQUIRE(s.ok());
+    auto [l, c, s] = connect_pair(*this, 83);
     std::string data(5000, 'x');
-    CAF_REQUIRE(c->write(bytes(data), after(5s)).ok());
-    auto got = read_string(*s, read_all ? data.size() : 1);
+    CAF_REQUIRE(c.write(bytes(data), after(5s)).ok());
+    auto got = read_string(s, read_all ? data.size() : 1);
     CAF_REQUIRE_EQUAL(got.size(), read_all ? data.size() : 1u);
     if (!read_all) {
       for (int i = 0; i < 500 && stats().rx_buffered < data.size() - 1; ++i)
         std::this_thread::sleep_for(10ms);
       CAF_REQUIRE_EQUAL(stats().rx_buffered, data.size() - 1);
     }
-    s->close();
+    s.close();
     std::vector<uint8_t> buf(16);
-    auto end = c->read(buf, after(5s));
+    auto end = c.read(buf, after(5s));
     if (read_all) {
       CAF_CHECK(end.ok() && *end == 0u);
     } else {
       CAF_CHECK_EQUAL(end.code(), errc::connection_lost);
     }
     CAF_CHECK_EQUAL(stats().rx_buffered, 0u);
-    l->close();
+    l.close();
   }
 }
 
@@ -262,13 +269,8 @@ CAF_TEST(self_connect_loops_back_inside_the_node) {
 }
 
 CAF_TEST(blocking_calls_inside_callbacks_are_refused) {
-  auto l = listen_tcp(b, {ip_addr{}, 91});
-  CAF_REQUIRE(l.ok());
-  auto c = dial_tcp(a, {b4, 91}, after(5s));
-  CAF_REQUIRE(c.ok());
-  auto s = l->accept(after(5s));
-  CAF_REQUIRE(s.ok());
-  auto core = std::move(*s).release();
+  auto [l, c, s] = connect_pair(*this, 91);
+  auto core = std::move(s).release();
   std::promise<errc> inner;
   std::atomic<bool> fired{false};
   {
@@ -284,7 +286,7 @@ CAF_TEST(blocking_calls_inside_callbacks_are_refused) {
                              },
                              nullptr, nullptr});
   }
-  CAF_CHECK(c->write(bytes("ping"), after(1s)).ok());
+  CAF_CHECK(c.write(bytes("ping"), after(1s)).ok());
   auto fut = inner.get_future();
   CAF_REQUIRE(fut.wait_for(5s) == std::future_status::ready);
   CAF_CHECK_EQUAL(fut.get(), errc::invalid_argument);
