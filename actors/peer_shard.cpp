@@ -40,8 +40,7 @@ struct peer_shard_state {
 
   // Per-delta scratch: what a delta message touches (for prefetch), and
   // the notify being built for each matched watcher.
-  std::vector<wire::node_id> touched_ids;
-  std::vector<const peer_record*> touched_recs;
+  batch_prefetch prefetch;
   std::vector<std::pair<uint64_t, bus::notify>> outbox;
   std::vector<bus::watcher_id> matched;
 
@@ -176,14 +175,9 @@ void apply_delta(shard_pointer self, shard_delta& d) {
   auto& st = self->state;
   st.store_profiles(d.profiles);
   if (d.batches.size() > 1) { // a stream of deltas: overlap their misses
-    for (auto& batch : d.batches) {
-      st.touched_ids.insert(st.touched_ids.end(), batch.removes.begin(), batch.removes.end());
-      for (auto& rec : batch.upserts)
-        st.touched_recs.push_back(rec.get());
-    }
-    st.table.prefetch(st.touched_ids, st.touched_recs);
-    st.touched_ids.clear();
-    st.touched_recs.clear();
+    for (auto& batch : d.batches)
+      st.prefetch.add(batch);
+    st.prefetch.run(st.table);
   }
   for (auto& batch : d.batches)
     apply_batch(self, batch);

@@ -4,6 +4,7 @@
 
 #include "runtime/node_normalize.hpp"
 #include "runtime/peer_intern.hpp"
+#include "runtime/peer_table.hpp"
 
 namespace tf {
 
@@ -14,6 +15,18 @@ size_t shard_of(wire::node_id id, size_t num_shards) noexcept {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   z ^= z >> 31;
   return static_cast<size_t>(z % num_shards);
+}
+
+void batch_prefetch::add(const shard_batch& b) {
+  ids_.insert(ids_.end(), b.removes.begin(), b.removes.end());
+  for (auto& rec : b.upserts)
+    recs_.push_back(rec.get());
+}
+
+void batch_prefetch::run(peer_table& table) {
+  table.prefetch(ids_, recs_);
+  ids_.clear();
+  recs_.clear();
 }
 
 delta_plan plan_delta(wire::map_response& r, size_t num_shards, int64_t now_unix) {

@@ -16,6 +16,8 @@
 
 namespace tf {
 
+class peer_table;
+
 /// shard_of maps a node id to one of `num_shards` shards (stable hash).
 size_t shard_of(wire::node_id id, size_t num_shards) noexcept;
 
@@ -36,6 +38,20 @@ struct shard_batch {
   size_t num_ops() const noexcept {
     return removes.size() + upserts.size() + patches.size();
   }
+};
+
+/// batch_prefetch gathers what a run of shard batches will touch, then
+/// prefetches it in the shard's table (peer_table::prefetch) before the
+/// batches are applied. Its buffers are reused from run to run.
+class batch_prefetch {
+public:
+  void add(const shard_batch& b);
+  /// run prefetches everything added into `table` and forgets it.
+  void run(peer_table& table);
+
+private:
+  std::vector<wire::node_id> ids_;
+  std::vector<const peer_record*> recs_;
 };
 
 /// delta_plan is a delta split by shard (index = shard number).

@@ -63,8 +63,7 @@ int main(int argc, char** argv) {
     plain[s].upsert(preloaded.back(), 0);
     warmed[s].upsert(preloaded.back(), 0);
   }
-  std::vector<wire::node_id> touched_ids;
-  std::vector<const peer_record*> touched_recs;
+  batch_prefetch prefetch;
   std::vector<uint8_t> wire_bytes;
   std::vector<delta_plan> plans;
   double send_ns = 0, feed_ns = 0, plan_ns = 0, apply_ns = 0, prefetched_ns = 0;
@@ -102,19 +101,13 @@ int main(int argc, char** argv) {
       plans.push_back(plan_delta(std::get<wire::map_response>(m), 2, 0));
     plan_ns += elapsed(t0);
     // Shard tables: removes and upserts.
-    auto apply = [&](peer_table* tables, bool prefetch) {
+    auto apply = [&](peer_table* tables, bool warm) {
       auto first_gen = gen;
       for (size_t s = 0; s < 2; ++s) {
-        if (prefetch) {
-          touched_ids.clear();
-          touched_recs.clear();
-          for (auto& p : plans) {
-            auto& b = p.shards[s];
-            touched_ids.insert(touched_ids.end(), b.removes.begin(), b.removes.end());
-            for (auto& u : b.upserts)
-              touched_recs.push_back(u.get());
-          }
-          tables[s].prefetch(touched_ids, touched_recs);
+        if (warm) {
+          for (auto& p : plans)
+            prefetch.add(p.shards[s]);
+          prefetch.run(tables[s]);
         }
         auto g = first_gen;
         for (auto& p : plans) {
