@@ -4,6 +4,7 @@
 #include "actors/watcher.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -32,11 +33,20 @@ struct watcher_state {
 
   bool first_done() const { return have_header && parts_left == 0; }
 
-  void deliver_counted(bus::notify&& n) {
-    sink.deliver(std::move(n), true);
-    if (!sink.frees_slot)
+  // deliver hands one notify on; one that holds a slot has it freed here
+  // (callback), by the sink (queue) or by the receiver's ticket (actor).
+  void deliver(bus::notify&& n, bool holds_slot) {
+    if (sink.forward_to) {
+      caf::anon_send(sink.forward_to, notify_atom::value, std::move(n),
+                     holds_slot ? bus::flow_ticket{flow} : bus::flow_ticket{});
+      return;
+    }
+    sink.deliver(std::move(n), holds_slot);
+    if (holds_slot && !sink.frees_slot)
       flow->consumed();
   }
+
+  void deliver_counted(bus::notify&& n) { deliver(std::move(n), true); }
 
   void finish_first_if_complete() {
     if (!first_done())
@@ -46,7 +56,7 @@ struct watcher_state {
                 [](const peer_ref& a, const peer_ref& b) { return a->id() < b->id(); });
       first.netmap = std::move(netmap);
     }
-    sink.deliver(std::move(first), false);
+    deliver(std::move(first), false);
     while (!early.empty()) {
       deliver_counted(std::move(early.front()));
       early.pop_front();
@@ -60,6 +70,11 @@ watcher_actor::behavior_type watcher_impl(watcher_pointer self, watch_sink sink,
                                           std::shared_ptr<bus::watch_flow> flow) {
   self->state.sink = std::move(sink);
   self->state.flow = std::move(flow);
+  if (auto& to = self->state.sink.forward_to) {
+    // Nobody is left to read the notifies once the receiving actor is gone.
+    self->monitor(to);
+    self->set_down_handler([=](caf::down_msg&) { self->quit(); });
+  }
   return {
     [=](initial_atom, initial_header& h) {
       auto& st = self->state;
@@ -96,13 +111,13 @@ watcher_actor::behavior_type watcher_impl(watcher_pointer self, watch_sink sink,
     [=](lagged_atom) {
       bus::notify n;
       n.err_message = lagging_message;
-      self->state.sink.deliver(std::move(n), false);
+      self->state.deliver(std::move(n), false);
       self->quit();
     },
     [=](close_atom, std::string& reason) {
       bus::notify n;
       n.err_message = std::move(reason);
-      self->state.sink.deliver(std::move(n), false);
+      self->state.deliver(std::move(n), false);
       self->quit();
     },
   };

@@ -5,6 +5,7 @@
 // producers reach it through messages and its shared watch_flow.
 #pragma once
 
+#include <caf/actor.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <functional>
@@ -27,9 +28,22 @@ using watcher_actor = caf::typed_actor<caf::reacts_to<initial_atom, initial_head
 /// error do not). If `frees_slot` is false the watcher frees the slot after
 /// `deliver` returns (a callback consumer); if true the sink frees it itself
 /// later (a queue that frees on pop), so a slow reader still counts.
+/// With `forward_to` set, `deliver` is unused: every notify goes to that
+/// actor as (notify_atom, bus::notify, bus::flow_ticket); the ticket frees
+/// the slot when the receiver drops the message.
 struct watch_sink {
-  std::function<void(bus::notify&& n, bool holds_slot)> deliver;
+  using deliver_fn = std::function<void(bus::notify&& n, bool holds_slot)>;
+
+  /// callback: `fn` consumes each notify before it returns.
+  static watch_sink callback(deliver_fn fn) { return {std::move(fn), false, {}}; }
+  /// queue: `fn` stores each notify; whoever pops it frees its slot.
+  static watch_sink queue(deliver_fn fn) { return {std::move(fn), true, {}}; }
+  /// actor: each notify is a message to `to`.
+  static watch_sink actor(caf::actor to) { return {{}, false, std::move(to)}; }
+
+  deliver_fn deliver;
   bool frees_slot = false;
+  caf::actor forward_to;
 };
 
 /// spawn_watcher starts a watcher. It ends after delivering a terminal error
@@ -55,3 +69,4 @@ inline constexpr const char* lagging_message = "bus consumer fell behind; closin
 } // namespace tf::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::actors::watcher_registration)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tf::bus::flow_ticket)

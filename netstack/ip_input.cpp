@@ -23,8 +23,14 @@ namespace {
 
 // deferred: packets delivered while the core lock was already held, each
 // copied once into the pbuf lwIP will take. guards: the core lock.
+struct deferred_packet {
+  node_id node = 0;
+  pbuf* p = nullptr;
+  bool from_memory = false;  // emitted by a node of this process
+};
+
 struct deferred_queue {
-  std::vector<std::pair<node_id, pbuf*>> items;
+  std::vector<deferred_packet> items;
   bool drain_scheduled = false; // a sys_timeout on the tcpip thread is pending
   ack_loop_breaker loops;       // the current drain's window-0 ACKs
 };
@@ -85,7 +91,7 @@ pbuf* copy_to_pbuf(std::span<const uint8_t> pkt) {
 // to_lwip_input feeds a TCP or UDP packet (held in `p`, which lwIP takes)
 // to lwIP the way ip4_input/ip6_input would, minus their address
 // acceptance and forwarding.
-void to_lwip_input(const ip_view& v, std::span<const uint8_t> pkt, pbuf* p) {
+void to_lwip_input(const ip_view& v, std::span<const uint8_t> pkt, pbuf* p, bool from_memory) {
   pbuf_realloc(p, v.total_len); // drop link-layer padding
   netif* nif = the_netif();
   ip_data.current_netif = nif;
@@ -105,12 +111,19 @@ void to_lwip_input(const ip_view& v, std::span<const uint8_t> pkt, pbuf* p) {
     ip_addr_copy_from_ip6_packed(ip_data.current_iphdr_dest, h->dest);
   }
   pbuf_remove_header(p, v.header_len);
+  // A sibling's packet was summed by lwIP on output in this address space.
+  static const bool can_skip = lwip_input_check_can_be_skipped();
+  if (from_memory && can_skip) {
+    TF_COUNTER("netstack_rx_checksum_trusted").add();
+    skip_input_checksum_once(p);
+  }
   if (v.protocol == IP_PROTO_TCP) {
     unpark_for_segment_locked(v, pkt); // so tcp_input finds it at the list head
     tcp_input(p, nif);
   } else {
     udp_input(p, nif);
   }
+  skip_input_checksum_once(nullptr);
   ip_data.current_netif = nullptr;
   ip_data.current_input_netif = nullptr;
   ip_data.current_ip4_header = nullptr;
@@ -132,8 +145,9 @@ void drain_on_tcpip_thread(void*) {
 
 /// deliver_pbuf_locked is deliver_locked for a packet already copied into
 /// `p` (one contiguous pbuf, freed or handed to lwIP here). `loops`, when
-/// given, drops repeated window-0 ACKs (see ack_loop.hpp).
-void deliver_pbuf_locked(node_id id, pbuf* p, ack_loop_breaker* loops) {
+/// given, drops repeated window-0 ACKs (see ack_loop.hpp). `from_memory`:
+/// a node of this process emitted it, so its TCP/UDP checksum is trusted.
+void deliver_pbuf_locked(node_id id, pbuf* p, ack_loop_breaker* loops, bool from_memory) {
   std::span<const uint8_t> pkt{static_cast<const uint8_t*>(p->payload), p->len};
   node_state* node = find_node_locked(id);
   if (node == nullptr) {
@@ -165,22 +179,22 @@ void deliver_pbuf_locked(node_id id, pbuf* p, ack_loop_breaker* loops) {
     pbuf_free(p);
     return;
   }
-  to_lwip_input(v, pkt, p);
+  to_lwip_input(v, pkt, p, from_memory);
 }
 
-void deliver_locked(node_id id, std::span<const uint8_t> pkt) {
+void deliver_locked(node_id id, std::span<const uint8_t> pkt, bool from_memory) {
   if (pbuf* p = copy_to_pbuf(pkt)) {
-    deliver_pbuf_locked(id, p, nullptr);
+    deliver_pbuf_locked(id, p, nullptr, from_memory);
   }
 }
 
-void defer_locked(node_id id, std::span<const uint8_t> pkt) {
+void defer_locked(node_id id, std::span<const uint8_t> pkt, bool from_memory) {
   pbuf* p = copy_to_pbuf(pkt);
   if (p == nullptr) {
     return;
   }
   auto& q = deferred();
-  q.items.emplace_back(id, p);
+  q.items.push_back({id, p, from_memory});
   if (on_tcpip_thread() && !q.drain_scheduled) {
     q.drain_scheduled = true;
     sys_timeout(0, drain_on_tcpip_thread, nullptr);
@@ -192,12 +206,12 @@ void drain_deferred_locked() {
   if (q.items.empty()) {
     return;
   }
-  std::vector<std::pair<node_id, pbuf*>> batch;
+  std::vector<deferred_packet> batch;
   q.loops.clear();
   while (!q.items.empty()) {
     batch.swap(q.items);
-    for (auto& [id, p] : batch) {
-      deliver_pbuf_locked(id, p, &q.loops);
+    for (auto& d : batch) {
+      deliver_pbuf_locked(d.node, d.p, &q.loops, d.from_memory);
     }
     batch.clear();
   }
@@ -205,13 +219,25 @@ void drain_deferred_locked() {
 
 } // namespace detail
 
-void deliver(node_id id, std::span<const uint8_t> ip_packet) {
+namespace {
+
+void deliver_one(node_id id, std::span<const uint8_t> ip_packet, bool from_memory) {
   core_guard g;
   if (core_depth() > 1 || on_tcpip_thread()) {
-    detail::defer_locked(id, ip_packet);
+    detail::defer_locked(id, ip_packet, from_memory);
     return;
   }
-  detail::deliver_locked(id, ip_packet);
+  detail::deliver_locked(id, ip_packet, from_memory);
+}
+
+} // namespace
+
+void deliver(node_id id, std::span<const uint8_t> ip_packet) {
+  deliver_one(id, ip_packet, false);
+}
+
+void deliver_in_memory(node_id id, std::span<const uint8_t> ip_packet) {
+  deliver_one(id, ip_packet, true);
 }
 
 void deliver_batch(std::span<const inbound_packet> packets) {
@@ -219,9 +245,9 @@ void deliver_batch(std::span<const inbound_packet> packets) {
   bool nested = core_depth() > 1 || on_tcpip_thread();
   for (const auto& p : packets) {
     if (nested) {
-      detail::defer_locked(p.node, p.bytes);
+      detail::defer_locked(p.node, p.bytes, false);
     } else {
-      detail::deliver_locked(p.node, p.bytes);
+      detail::deliver_locked(p.node, p.bytes, false);
     }
   }
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 extern "C" {
+#include <lwip/inet_chksum.h>
 #include <lwip/init.h>
 #include <lwip/ip.h>
 #include <lwip/ip4.h>

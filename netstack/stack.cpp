@@ -190,7 +190,7 @@ void emit_locked(node_state& node, std::span<const uint8_t> pkt) {
                                     : node.has_v6()
                                         && std::memcmp(pkt.data() + 24, node.v6.bytes().data(), 16) == 0;
   if (to_self) {
-    defer_locked(node.id, pkt);
+    defer_locked(node.id, pkt, true);
     return;
   }
   try {

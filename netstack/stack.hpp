@@ -62,6 +62,13 @@ void peer_gone(node_id id, const ip_addr& remote);
 /// answered through the node's sink. The bytes are copied.
 void deliver(node_id id, std::span<const uint8_t> ip_packet);
 
+/// deliver_in_memory is deliver() for a packet that a node of this process
+/// emitted (its sink handed it to a co-located node): lwIP summed its
+/// TCP/UDP checksum on output in this address space, so the input check is
+/// skipped (counter netstack_rx_checksum_trusted), as Linux does for
+/// loopback. Never for bytes that crossed a wire or a cipher.
+void deliver_in_memory(node_id id, std::span<const uint8_t> ip_packet);
+
 /// inbound_packet is one entry of a deliver_batch call.
 struct inbound_packet {
   node_id node = 0;

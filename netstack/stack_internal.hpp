@@ -50,6 +50,15 @@ void count_rx_held_locked(size_t now, size_t before);
 /// lwip_checksum.cpp's sum (symbol interposition worked).
 bool lwip_uses_our_checksum();
 
+/// lwip_input_check_can_be_skipped tells whether liblwip's pseudo-header
+/// sums reach lwip_checksum.cpp's ip_chksum_pseudo.
+bool lwip_input_check_can_be_skipped();
+
+/// skip_input_checksum_once makes the next pseudo-header sum of `p` on this
+/// thread report "intact" without summing; nullptr clears the mark. Only
+/// for a packet emitted by a node of this process (see lwip_checksum.cpp).
+void skip_input_checksum_once(const pbuf* p);
+
 /// lwip_uses_our_heap tells whether liblwip's mem_malloc/mem_free calls
 /// reach lwip_mem.cpp's packet-block arena.
 bool lwip_uses_our_heap();
@@ -73,14 +82,15 @@ void emit_locked(node_state& node, std::span<const uint8_t> pkt);
 /// (tcp_listener_core.cpp); it matches no packet and counts for nothing.
 bool is_dead_listener(const tcp_pcb_listen* p);
 
-/// deliver_locked processes one inbound packet for `id` now.
-void deliver_locked(node_id id, std::span<const uint8_t> pkt);
+/// deliver_locked processes one inbound packet for `id` now; `from_memory`:
+/// a node of this process emitted it (its TCP/UDP checksum is trusted).
+void deliver_locked(node_id id, std::span<const uint8_t> pkt, bool from_memory);
 
 /// drain_deferred_locked processes packets deferred by re-entrant deliver
 /// calls; called by core_lock before the outermost unlock.
 void drain_deferred_locked();
 
 /// defer_locked queues a copy of a packet for later processing.
-void defer_locked(node_id id, std::span<const uint8_t> pkt);
+void defer_locked(node_id id, std::span<const uint8_t> pkt, bool from_memory);
 
 } // namespace tf::netstack::detail

@@ -10,8 +10,8 @@
 namespace tf {
 
 /// configure_actor_system prepares `cfg` for tailfleet: the middleman, the
-/// error category, one worker per core, and idle workers that sleep on
-/// their condition variable instead of polling (see the .cpp). Settings
+/// error category, one worker per core, and idle workers that sleep
+/// (parked on a futex, nodes/scheduler_policy.hpp) instead of polling. Settings
 /// already given on the command line (cfg.parse) win over these defaults.
 void configure_actor_system(caf::actor_system_config& cfg);
 

@@ -156,12 +156,11 @@ result<std::unique_ptr<bus_watch>> local_client::watch_bus(bus::watch_mask mask,
                                                            bus::interest interest) {
   std::unique_ptr<bus_watch> out{new bus_watch};
   auto q = out->queue_;
-  actors::watch_sink sink{[q](bus::notify&& n, bool holds_slot) {
-                            std::lock_guard<std::mutex> guard{q->mtx};
-                            q->items.emplace_back(std::move(n), holds_slot);
-                            q->cv.notify_one();
-                          },
-                          true};
+  auto sink = actors::watch_sink::queue([q](bus::notify&& n, bool holds_slot) {
+    std::lock_guard<std::mutex> guard{q->mtx};
+    q->items.emplace_back(std::move(n), holds_slot);
+    q->cv.notify_one();
+  });
   auto w = register_watcher(std::move(sink), out->flow_, mask, std::move(interest));
   if (!w)
     return w.error();
@@ -171,7 +170,7 @@ result<std::unique_ptr<bus_watch>> local_client::watch_bus(bus::watch_mask mask,
 
 result<bus_subscription> local_client::watch_bus(bus::watch_mask mask, bus::interest interest,
                                                  std::function<void(const bus::notify&)> fn) {
-  actors::watch_sink sink{[fn = std::move(fn)](bus::notify&& n, bool) { fn(n); }, false};
+  auto sink = actors::watch_sink::callback([fn = std::move(fn)](bus::notify&& n, bool) { fn(n); });
   auto w = register_watcher(std::move(sink), std::make_shared<bus::watch_flow>(), mask,
                             std::move(interest));
   if (!w)

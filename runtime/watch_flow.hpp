@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <utility>
 
 #include "runtime/bus_types.hpp"
 
@@ -42,6 +44,30 @@ public:
 private:
   std::atomic<int32_t> pending_{0};
   std::atomic<bool> closed_{false};
+};
+
+/// flow_ticket is the slot of one notify handed on as a message (to an
+/// actor): copies share the slot, and it is freed when the last copy is
+/// destroyed -- when the receiver has handled and dropped the message. So a
+/// slow receiving actor counts against its watcher's limit like a slow
+/// reader does. Empty for notifies that hold no slot. Any thread.
+class flow_ticket {
+public:
+  flow_ticket() = default;
+  explicit flow_ticket(std::shared_ptr<watch_flow> flow)
+      : slot_(std::make_shared<const slot>(std::move(flow))) {}
+
+  bool holds_slot() const noexcept { return slot_ != nullptr; }
+
+private:
+  struct slot {
+    explicit slot(std::shared_ptr<watch_flow> f) : flow(std::move(f)) {}
+    slot(const slot&) = delete;
+    slot& operator=(const slot&) = delete;
+    ~slot() { flow->consumed(); }
+    std::shared_ptr<watch_flow> flow;
+  };
+  std::shared_ptr<const slot> slot_;
 };
 
 } // namespace tf::bus

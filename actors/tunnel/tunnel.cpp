@@ -312,7 +312,7 @@ result<attachment> udp_tunnel::attach(node_binding b) {
         // In-process peer: same address space, no cipher, no thread hop
         // (deliver() from a sink is queued and run when the lock drops).
         TF_COUNTER("tunnel_tx_in_memory").add();
-        netstack::deliver(i->second, pkt);
+        netstack::deliver_in_memory(i->second, pkt);
         return;
       }
     }

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "actors/atoms.hpp"
+#include "actors/bus_watch.hpp"
 #include "actors/messages.hpp"
 #include "runtime/wire_codec.hpp"
 #include "tests/support/fake_control.hpp"
@@ -27,6 +28,7 @@ struct driver_state {
   wire::node_id current = 0;      // the peer the current op waits for
   wire::node_id previous = 0;
   clock_type::time_point t0;
+  bool watching = false;          // bus_watcher: the watch's first notify came
   std::vector<double> samples;
   // pipelined: the deltas, encoded before the clock starts (a server
   // encodes a delta once for all its sessions) and freed after it stops.
@@ -109,11 +111,33 @@ caf::behavior driver_impl(caf::event_based_actor* self, std::shared_ptr<driver_s
           .then([=](bus::status&) { start_op(self, *st); });
         return;
       }
-      start_op(self, *st);
+      // bus_watcher: this driver is the bus watcher; the first op starts
+      // once the watch's first notify proves it is registered everywhere.
+      if (auto w = actors::watch_bus(self, st->spec.node, bus::notify_peer_changes); !w) {
+        std::fprintf(stderr, "giant_tailnet: watch_bus: %s\n", w.error().message().c_str());
+        finish(self, *st);
+      }
+    },
+    [=](actors::notify_atom, bus::notify& n, bus::flow_ticket&) {
+      if (n.err_message) {
+        std::fprintf(stderr, "giant_tailnet: bus watch: %s\n", n.err_message->c_str());
+        finish(self, *st);
+        return;
+      }
+      if (!st->watching) {
+        st->watching = true;
+        start_op(self, *st);
+        return;
+      }
+      for (auto& p : n.peers_changed)
+        if (p->id() == st->current) {
+          op_done(self, *st);
+          return;
+        }
     },
     [=](actors::visible_atom, wire::node_id id) {
       if (id != st->current)
-        return; // a watcher also reports the other peers it saw
+        return;
       switch (st->spec.kind) {
         case variant::pipelined: {
           auto dt = std::chrono::duration<double, std::micro>(clock_type::now() - st->t0);

@@ -40,8 +40,8 @@ struct run_spec {
 };
 
 /// spawn_driver prepares a run; (tick_atom) starts it and the result
-/// arrives through spec.done. For bus_watcher, a bus watcher must tell the
-/// driver (visible_atom, id) for each changed peer.
+/// arrives through spec.done. For bus_watcher the driver itself watches the
+/// node's bus (actors::watch_bus) and an op ends when its notify arrives.
 caf::actor spawn_driver(caf::actor_system& sys, run_spec spec);
 
 } // namespace tf::bench

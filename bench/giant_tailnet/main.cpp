@@ -18,7 +18,6 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <mutex>
 
 #include "bench/giant_tailnet/driver.hpp"
 #include "bench/giant_tailnet/stats.hpp"
@@ -149,25 +148,6 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n,
                 static_cast<double>(interned_peer_table_bytes()) / static_cast<double>(n));
   double bytes_per_peer = static_cast<double>(rss_after - rss_before) / static_cast<double>(n);
 
-  // During the bus-watcher variant a watcher forwards every changed peer
-  // to the driver; the other variants run without a watcher.
-  auto target = std::make_shared<std::pair<std::mutex, caf::actor>>();
-  auto watch = [&] {
-    auto sub = lc.watch_bus(bus::notify_peer_changes, {}, [target](const bus::notify& note) {
-      caf::actor to;
-      {
-        std::lock_guard<std::mutex> guard{target->first};
-        to = target->second;
-      }
-      if (to)
-        for (auto& p : note.peers_changed)
-          caf::anon_send(to, actors::visible_atom::value, p->id());
-    });
-    if (!sub)
-      throw std::runtime_error("watch_bus: " + sub.error().message());
-    return std::move(*sub);
-  };
-
   size_t used = 0;
   wire::node_id previous = 0;
   // run_once runs one driver and returns its samples (one per op; one per
@@ -184,19 +164,8 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n,
     rs.done = std::make_shared<std::promise<std::vector<double>>>();
     auto result = rs.done->get_future();
     auto d = spawn_driver(sys, rs);
-    bus_subscription sub;
-    if (v == variant::bus_watcher) {
-      sub = watch();
-      std::lock_guard<std::mutex> guard{target->first};
-      target->second = d;
-    }
     caf::anon_send(d, actors::tick_atom::value);
     auto samples = result.get();
-    sub.cancel();
-    {
-      std::lock_guard<std::mutex> guard{target->first};
-      target->second = nullptr;
-    }
     used += ops;
     previous = (*fresh)[used - 1].id;
     return samples;

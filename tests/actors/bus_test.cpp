@@ -8,8 +8,10 @@
 #include <caf/test/dsl.hpp>
 
 #include <deque>
+#include <optional>
 
 #include "actors/bus.hpp"
+#include "actors/bus_watch.hpp"
 #include "actors/peer_shard.hpp"
 #include "actors/watcher.hpp"
 #include "runtime/counters.hpp"
@@ -91,13 +93,48 @@ struct fixture : test_coordinator_fixture<> {
     run();
   }
 
+  /// inbox is what one actor that watches the bus received.
+  struct inbox {
+    std::vector<bus::notify> got;
+    std::vector<bus::flow_ticket> kept;  // tickets held (a receiver that lags)
+    bool keep_tickets = false;
+    std::optional<caf::error> refused;
+  };
+  std::deque<inbox> inboxes;
+
+  /// actor_watch spawns an actor that watches the bus with actors::watch_bus
+  /// and writes into `box`.
+  caf::actor actor_watch(inbox& box, bus::watch_mask mask) {
+    auto a = sys.spawn([&box, mask, b = the_bus](caf::event_based_actor* me) -> caf::behavior {
+      if (auto w = actors::watch_bus(me, b, mask); !w)
+        box.refused = caf::make_error(caf::sec::invalid_argument, w.error().message());
+      return {
+        [&box](notify_atom, bus::notify& n, bus::flow_ticket& t) {
+          box.got.push_back(std::move(n));
+          if (box.keep_tickets && t.holds_slot())
+            box.kept.push_back(std::move(t));
+        },
+      };
+    });
+    run();
+    return a;
+  }
+
+  size_t watchers_on_bus() {
+    size_t on_bus = 0;
+    auto rp = self->request(the_bus, caf::infinite, stats_atom::value);
+    run();
+    rp.receive([&](size_t n) { on_bus = n; }, [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+    return on_bus;
+  }
+
   collector& new_collector() {
     return collectors.emplace_back();
   }
 
   /// watch registers a callback watcher that appends to `c`.
   watcher_actor watch(collector& c, bus::watch_mask mask, bus::interest interest = {}) {
-    watch_sink sink{[&c](bus::notify&& n, bool) { c.got.push_back(std::move(n)); }, false};
+    auto sink = watch_sink::callback([&c](bus::notify&& n, bool) { c.got.push_back(std::move(n)); });
     auto w = spawn_watcher(sys, std::move(sink), c.flow);
     self->send(the_bus, watch_atom::value, watch_request{w, mask, std::move(interest), c.flow});
     run();
@@ -214,8 +251,7 @@ CAF_TEST(lagging_watcher_gets_one_terminal_error_and_is_closed) {
   load({1});
   // A queue consumer that never pops: every notify keeps its slot.
   auto flow = std::make_shared<bus::watch_flow>();
-  watch_sink sink{[&](bus::notify&& n, bool slot) { queued.emplace_back(std::move(n), slot); },
-                  true};
+  auto sink = watch_sink::queue([&](bus::notify&& n, bool slot) { queued.emplace_back(std::move(n), slot); });
   auto w = spawn_watcher(sys, std::move(sink), flow);
   self->send(the_bus, watch_atom::value, watch_request{w, bus::notify_peer_changes, {}, flow});
   run();
@@ -239,7 +275,7 @@ CAF_TEST(lagging_watcher_gets_one_terminal_error_and_is_closed) {
 
 CAF_TEST(rate_limit_with_peer_bits_is_refused) {
   auto& c = new_collector();
-  auto w = spawn_watcher(sys, watch_sink{[&](bus::notify&& n, bool) { c.got.push_back(n); }, false},
+  auto w = spawn_watcher(sys, watch_sink::callback([&](bus::notify&& n, bool) { c.got.push_back(n); }),
                          c.flow);
   bool refused = false;
   auto rp = self->request(the_bus, caf::infinite, watch_atom::value,
@@ -270,6 +306,62 @@ CAF_TEST(shards_return_credit_and_wake_a_waiting_producer) {
   self->receive_while(more)([&](resume_atom) { ++resumes; },
                             caf::after(std::chrono::milliseconds(10)) >> [&] { more = false; });
   CAF_CHECK_EQUAL(resumes, 1u);
+}
+
+CAF_TEST(an_actor_watches_the_bus_through_messages) {
+  load({1, 2});
+  auto& box = inboxes.emplace_back();
+  auto a = actor_watch(box, bus::notify_peer_changes);
+  CAF_REQUIRE(!box.refused);
+  // The first notify, then one per delta; each ticket is dropped after the
+  // handler, so far more than bus::max_pending deltas never lag.
+  CAF_REQUIRE_EQUAL(box.got.size(), 1u);
+  for (wire::node_id id = 100; id < 100 + 2 * bus::max_pending; ++id)
+    delta(upsert({tf::test::make_peer(id)}));
+  CAF_REQUIRE_EQUAL(box.got.size(), 1u + 2 * bus::max_pending);
+  CAF_CHECK(!box.got.back().err_message);
+  CAF_REQUIRE_EQUAL(box.got[1].peers_changed.size(), 1u);
+  CAF_CHECK_EQUAL(box.got[1].peers_changed[0]->id(), 100u);
+  CAF_CHECK_EQUAL(box.got.back().peers_changed[0]->id(), 100u + 2 * bus::max_pending - 1);
+  anon_send_exit(a, caf::exit_reason::user_shutdown);
+  run();
+}
+
+CAF_TEST(an_actor_that_holds_its_notifies_lags_and_is_closed) {
+  load({1});
+  auto& box = inboxes.emplace_back();
+  box.keep_tickets = true;
+  auto a = actor_watch(box, bus::notify_peer_changes);
+  for (wire::node_id id = 100; id < 100 + bus::max_pending + 5; ++id)
+    delta(upsert({tf::test::make_peer(id)}));
+  // first notify + 128 peer notifies + the terminal error, nothing more.
+  CAF_REQUIRE_EQUAL(box.got.size(), 1u + bus::max_pending + 1u);
+  CAF_CHECK(box.got.back().err_message == std::string{lagging_message});
+  CAF_CHECK_EQUAL(box.kept.size(), bus::max_pending);
+  CAF_CHECK_EQUAL(watchers_on_bus(), 0u);
+  anon_send_exit(a, caf::exit_reason::user_shutdown);
+  run();
+}
+
+CAF_TEST(an_actor_watch_ends_with_its_actor) {
+  load({1});
+  auto& box = inboxes.emplace_back();
+  auto a = actor_watch(box, bus::notify_peer_changes);
+  CAF_REQUIRE_EQUAL(watchers_on_bus(), 1u);
+  anon_send_exit(a, caf::exit_reason::user_shutdown);
+  run();
+  CAF_CHECK_EQUAL(watchers_on_bus(), 0u);
+  CAF_CHECK_EQUAL(stats_of(0).num_watchers + stats_of(1).num_watchers, 0u);
+}
+
+CAF_TEST(an_actor_watch_with_a_bad_mask_is_refused_at_once) {
+  auto& box = inboxes.emplace_back();
+  auto a = actor_watch(box, bus::notify_rate_limit | bus::notify_peer_changes);
+  CAF_CHECK(box.refused);
+  CAF_CHECK(box.got.empty());
+  CAF_CHECK_EQUAL(watchers_on_bus(), 0u);
+  anon_send_exit(a, caf::exit_reason::user_shutdown);
+  run();
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -2,7 +2,8 @@
 // Inbound packet handling of the shared stack: header validation tables,
 // drops counted per reason, foreign and unknown destinations, ICMP/ICMPv6
 // echo replies, a SYN to a closed port answered by RST through lwIP, and
-// random garbage that must never crash; lwIP reaches our checksum and heap.
+// random garbage that must never crash; lwIP reaches our checksum and heap;
+// only packets of co-located nodes skip lwIP's TCP checksum check.
 #define CAF_SUITE netstack_packets
 #include <caf/test/unit_test_impl.hpp>
 
@@ -290,6 +291,31 @@ CAF_TEST(lwip_checks_and_fills_tcp_checksums_with_our_sum) {
     ip_addr from = six ? node6 : node4;
     ip_addr to = six ? peer6 : peer4;
     CAF_CHECK_EQUAL(inet_fold(inet_sum(tcp, pseudo_sum(from, to, 6, tcp.size()))), 0);
+  }
+}
+
+CAF_TEST(only_packets_from_this_process_skip_the_tcp_checksum_check) {
+  for (bool six : {false, true}) {
+    CAF_MESSAGE("case " << (six ? "ipv6" : "ipv4"));
+    auto broken = six ? good_v6() : good_v4();
+    size_t csum = (six ? 40 : 20) + 16;
+    broken[csum + 1] ^= 0x01;
+    // From a co-located node the sum is trusted, so lwIP answers even this
+    // SYN; its answer, built while the trusted SYN was in hand, is summed.
+    auto trusted = counter_value("netstack_rx_checksum_trusted");
+    deliver_in_memory(node, broken);
+    CAF_CHECK_EQUAL(counter_value("netstack_rx_checksum_trusted"), trusted + 1);
+    auto got = out.take();
+    CAF_REQUIRE_EQUAL(got.size(), 1u);
+    ip_view v;
+    CAF_REQUIRE(check_ip_packet(got[0], v) == ip_drop::none);
+    std::span<const uint8_t> tcp{got[0].data() + v.header_len, got[0].size() - v.header_len};
+    CAF_CHECK_EQUAL(inet_fold(inet_sum(tcp, pseudo_sum(six ? node6 : node4, six ? peer6 : peer4,
+                                                       6, tcp.size()))),
+                    0);
+    // The same bytes from outside (a wire, a cipher) are checked and dropped.
+    deliver(node, broken);
+    CAF_CHECK(out.take().empty());
   }
 }
 
