@@ -24,13 +24,22 @@ void configure_actor_system(caf::actor_system_config& cfg) {
   }
   // An idle CAF worker polls 100 times, then (by default) 500 more times
   // with a 50 us sleep in between -- which Linux's timer slack stretches to
-  // about 100 us -- before it goes to sleep. A message to a sleeping worker
-  // therefore waited ~80 us (bench/giant_tailnet). Going from polling
-  // straight to sleep (enqueue wakes the worker) cuts that to one futex
-  // wake-up (~15 us) and stops idle processes from waking 20,000 times a
-  // second.
-  if (!caf::get_if<size_t>(&cfg, "work-stealing.moderate-poll-attempts"))
-    cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
+  // about 100 us -- before it goes to sleep: a message to a worker in that
+  // phase waited ~80 us (bench/giant_tailnet), and idle processes woke
+  // 20,000 times a second. tailfleet's scheduler (below) turns that
+  // "moderate" phase into a spin of one worker at a time: 2,000 attempts
+  // with no sleep (about 75 us here), yielding the CPU every 64, then it
+  // parks. The answer to what a worker just sent (a delta's round trip
+  // through the I/O thread) then finds it spinning and starts without a
+  // wake-up: giant_tailnet's no-watcher op went from 128-153 us to 25-62 us
+  // in the machine's slow-wake mode. 0 attempts parks at once.
+  auto set_default = [&cfg](const char* key, auto value) {
+    if (!caf::get_if<decltype(value)>(&cfg, key))
+      cfg.set(key, value);
+  };
+  set_default("work-stealing.moderate-poll-attempts", size_t{2000});
+  set_default("work-stealing.moderate-steal-interval", size_t{64});
+  set_default("work-stealing.moderate-sleep-duration", caf::timespan{0});
   // CAF's work stealing with idle workers parked on a futex, so a job from
   // the I/O thread costs one wake-up (nodes/scheduler_policy.hpp). A scheduler
   // loaded as a module replaces the one `scheduler.policy` would pick, so
