@@ -105,17 +105,21 @@ struct fixture : test_coordinator_fixture<> {
   /// actor_watch spawns an actor that watches the bus with actors::watch_bus
   /// and writes into `box`.
   caf::actor actor_watch(inbox& box, bus::watch_mask mask) {
-    auto a = sys.spawn([&box, mask, b = the_bus](caf::event_based_actor* me) -> caf::behavior {
+    // (CAF 0.17 dereferences a null argument tuple for a spawn without
+    // arguments, which UBSan reports: the actor takes its inbox and mask.)
+    auto watch = [b = the_bus](caf::event_based_actor* me, inbox* box,
+                               bus::watch_mask mask) -> caf::behavior {
       if (auto w = actors::watch_bus(me, b, mask); !w)
-        box.refused = caf::make_error(caf::sec::invalid_argument, w.error().message());
+        box->refused = caf::make_error(caf::sec::invalid_argument, w.error().message());
       return {
-        [&box](notify_atom, bus::notify& n, bus::flow_ticket& t) {
-          box.got.push_back(std::move(n));
-          if (box.keep_tickets && t.holds_slot())
-            box.kept.push_back(std::move(t));
+        [box](notify_atom, bus::notify& n, bus::flow_ticket& t) {
+          box->got.push_back(std::move(n));
+          if (box->keep_tickets && t.holds_slot())
+            box->kept.push_back(std::move(t));
         },
       };
-    });
+    };
+    auto a = sys.spawn(watch, &box, mask);
     run();
     return a;
   }

@@ -31,8 +31,10 @@ bool runs_our_scheduler(caf::actor_system& sys) {
   return dynamic_cast<ours*>(&sys.scheduler()) != nullptr;
 }
 
-caf::behavior echo(caf::event_based_actor*) {
-  return {[](int x) { return x; }};
+// echo answers with what it got, plus `offset` (0; an argument because CAF
+// 0.17 dereferences a null argument tuple for a spawn without arguments).
+caf::behavior echo(caf::event_based_actor*, int offset) {
+  return {[offset](int x) { return x + offset; }};
 }
 
 } // namespace
@@ -60,7 +62,7 @@ namespace {
 int ask_from_outside(caf::actor_system& sys) {
   std::vector<caf::actor> echos;
   for (int i = 0; i < 4; ++i)
-    echos.push_back(sys.spawn(echo));
+    echos.push_back(sys.spawn(echo, 0));
   std::atomic<int> answered{0};
   std::vector<std::thread> askers;
   for (int t = 0; t < 4; ++t)
