@@ -17,7 +17,8 @@ result<watcher_actor> watch_bus(caf::event_based_actor* self, const bus_watch_ta
   if (auto ok = bus::validate_mask(mask); !ok)
     return ok.error();
   auto flow = std::make_shared<bus::watch_flow>();
-  auto w = spawn_watcher(self->system(), watch_sink::actor(caf::actor_cast<caf::actor>(self)), flow);
+  auto sink = watch_sink::actor(caf::actor_cast<caf::actor>(self));
+  auto w = spawn_watcher(self->system(), std::move(sink), flow);
   self
     ->request(node, caf::infinite, watch_atom::value,
               watch_request{w, mask, std::move(interest), flow})

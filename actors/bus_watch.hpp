@@ -16,7 +16,8 @@ namespace tf::actors {
 
 /// bus_watch_target is what takes watch requests: a node_actor (or its
 /// bus_actor) converts to it.
-using bus_watch_target = caf::typed_actor<caf::replies_to<watch_atom, watch_request>::with<uint64_t>>;
+using bus_watch_target =
+  caf::typed_actor<caf::replies_to<watch_atom, watch_request>::with<uint64_t>>;
 
 /// watch_bus starts a bus watch of `node` for the actor `self`. Every
 /// notify arrives in order as (notify_atom, bus::notify, bus::flow_ticket);

@@ -138,7 +138,8 @@ struct fixture : test_coordinator_fixture<> {
 
   /// watch registers a callback watcher that appends to `c`.
   watcher_actor watch(collector& c, bus::watch_mask mask, bus::interest interest = {}) {
-    auto sink = watch_sink::callback([&c](bus::notify&& n, bool) { c.got.push_back(std::move(n)); });
+    auto sink =
+      watch_sink::callback([&c](bus::notify&& n, bool) { c.got.push_back(std::move(n)); });
     auto w = spawn_watcher(sys, std::move(sink), c.flow);
     self->send(the_bus, watch_atom::value, watch_request{w, mask, std::move(interest), c.flow});
     run();
@@ -255,7 +256,8 @@ CAF_TEST(lagging_watcher_gets_one_terminal_error_and_is_closed) {
   load({1});
   // A queue consumer that never pops: every notify keeps its slot.
   auto flow = std::make_shared<bus::watch_flow>();
-  auto sink = watch_sink::queue([&](bus::notify&& n, bool slot) { queued.emplace_back(std::move(n), slot); });
+  auto sink = watch_sink::queue(
+    [&](bus::notify&& n, bool slot) { queued.emplace_back(std::move(n), slot); });
   auto w = spawn_watcher(sys, std::move(sink), flow);
   self->send(the_bus, watch_atom::value, watch_request{w, bus::notify_peer_changes, {}, flow});
   run();
@@ -279,8 +281,8 @@ CAF_TEST(lagging_watcher_gets_one_terminal_error_and_is_closed) {
 
 CAF_TEST(rate_limit_with_peer_bits_is_refused) {
   auto& c = new_collector();
-  auto w = spawn_watcher(sys, watch_sink::callback([&](bus::notify&& n, bool) { c.got.push_back(n); }),
-                         c.flow);
+  auto sink = watch_sink::callback([&](bus::notify&& n, bool) { c.got.push_back(n); });
+  auto w = spawn_watcher(sys, std::move(sink), c.flow);
   bool refused = false;
   auto rp = self->request(the_bus, caf::infinite, watch_atom::value,
                           watch_request{w, bus::notify_rate_limit | bus::notify_peer_changes,
