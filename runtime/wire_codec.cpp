@@ -117,9 +117,12 @@ failure reject(errc code, std::string detail) {
 /// exactly. The reader works on the bytes directly (no msgpack object
 /// tree: for a 250k-peer map_response the tree alone costs more memory and
 /// time than the decoded peers).
-template <class T, class Read>
+template <class T>
+using reader_fn = bool (*)(wire_cursor&, T&, read_ctx&);
+
+template <class T>
 result<void> decode_as(std::span<const uint8_t> bytes, T& out, const decode_limits& lim,
-                       const char* root, Read read) {
+                       const char* root, reader_fn<T> read) {
   try {
     wire_cursor in{bytes, lim};
     read_ctx ctx;
@@ -142,26 +145,14 @@ result<void> decode_as(std::span<const uint8_t> bytes, T& out, const decode_limi
 }
 
 /// decode_value is decode_as() into a new value.
-template <class T, class Read>
+template <class T>
 result<T> decode_value(std::span<const uint8_t> bytes, const decode_limits& lim,
-                       const char* root, Read read) {
+                       const char* root, reader_fn<T> read) {
   T out{};
   if (auto ok = decode_as(bytes, out, lim, root, read); !ok) {
     return ok.error();
   }
   return out;
-}
-
-bool read_message_of(wire_cursor& in, message& out, read_ctx& c) {
-  return read_message(in, out, c);
-}
-
-bool read_client_hello(wire_cursor& in, client_hello& out, read_ctx& c) {
-  return read_hello(in, out, c);
-}
-
-bool read_server_hello(wire_cursor& in, server_hello& out, read_ctx& c) {
-  return read_hello(in, out, c);
 }
 
 } // namespace
@@ -191,12 +182,12 @@ std::vector<uint8_t> encode(const message& m) {
 }
 
 result<message> decode(std::span<const uint8_t> bytes, const decode_limits& limits) {
-  return decode_value<message>(bytes, limits, "message", read_message_of);
+  return decode_value<message>(bytes, limits, "message", read_message);
 }
 
 result<void> decode_into(std::span<const uint8_t> bytes, message& out,
                          const decode_limits& limits) {
-  return decode_as(bytes, out, limits, "message", read_message_of);
+  return decode_as(bytes, out, limits, "message", read_message);
 }
 
 std::vector<uint8_t> encode(const client_hello& hello) {
@@ -208,11 +199,11 @@ std::vector<uint8_t> encode(const server_hello& hello) {
 }
 
 result<client_hello> decode_client_hello(std::span<const uint8_t> bytes) {
-  return decode_value<client_hello>(bytes, {}, "client_hello", read_client_hello);
+  return decode_value<client_hello>(bytes, {}, "client_hello", read_hello);
 }
 
 result<server_hello> decode_server_hello(std::span<const uint8_t> bytes) {
-  return decode_value<server_hello>(bytes, {}, "server_hello", read_server_hello);
+  return decode_value<server_hello>(bytes, {}, "server_hello", read_hello);
 }
 
 } // namespace tf::wire
