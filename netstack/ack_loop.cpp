@@ -13,14 +13,6 @@ constexpr uint8_t tcp_syn = 0x02;
 constexpr uint8_t tcp_rst = 0x04;
 constexpr uint8_t tcp_ack = 0x10;
 
-uint32_t be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
-}
-
-uint16_t be16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-
 } // namespace
 
 bool ack_loop_breaker::repeat(const ip_view& v, std::span<const uint8_t> pkt) {
@@ -33,15 +25,15 @@ bool ack_loop_breaker::repeat(const ip_view& v, std::span<const uint8_t> pkt) {
   uint8_t flags = tcp[13];
   bool pure_ack = data_offset >= 20 && data_offset == tcp_len && (flags & tcp_ack) != 0
                   && (flags & (tcp_syn | tcp_fin | tcp_rst)) == 0;
-  if (!pure_ack || be16(tcp + 14) != 0) {
+  if (!pure_ack || load_be16(tcp + 14) != 0) {
     return false;
   }
   flow f;
   std::memcpy(f.src.data(), v.src, v.addr_len());
   std::memcpy(f.dst.data(), v.dst, v.addr_len());
-  f.sport = be16(tcp);
-  f.dport = be16(tcp + 2);
-  position at{be32(tcp + 4), be32(tcp + 8)};
+  f.sport = load_be16(tcp);
+  f.dport = load_be16(tcp + 2);
+  position at{load_be32(tcp + 4), load_be32(tcp + 8)};
   auto [i, added] = last_.try_emplace(f, at);
   if (added) {
     return false;

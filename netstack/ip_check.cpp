@@ -10,10 +10,6 @@ namespace tf::netstack {
 
 namespace {
 
-uint16_t be16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-
 bool supported(uint8_t proto, int version) {
   return proto == 6 || proto == 17 || (version == 4 ? proto == 1 : proto == 58);
 }
@@ -27,7 +23,7 @@ ip_drop check_v4(std::span<const uint8_t> pkt, ip_view& out) {
   if (ihl < 20 || ihl > pkt.size()) {
     return ip_drop::bad_header_length;
   }
-  size_t total = be16(h + 2);
+  size_t total = load_be16(h + 2);
   if (total < ihl || total > pkt.size()) {
     return ip_drop::bad_total_length;
   }
@@ -41,7 +37,7 @@ ip_drop check_v4(std::span<const uint8_t> pkt, ip_view& out) {
   if (src_multicast || src_broadcast || src_zero) {
     return ip_drop::bad_source;
   }
-  uint16_t frag = be16(h + 6);
+  uint16_t frag = load_be16(h + 6);
   if ((frag & 0x2000) != 0 || (frag & 0x1fff) != 0) {
     return ip_drop::fragment;
   }
@@ -62,7 +58,7 @@ ip_drop check_v6(std::span<const uint8_t> pkt, ip_view& out) {
     return ip_drop::truncated;
   }
   const uint8_t* h = pkt.data();
-  size_t total = size_t{be16(h + 4)} + 40;
+  size_t total = size_t{load_be16(h + 4)} + 40;
   if (total > pkt.size() || total > 0xffff) {
     return ip_drop::bad_total_length;
   }

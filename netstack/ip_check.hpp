@@ -43,6 +43,15 @@ struct ip_view {
 /// Packets longer than 65535 bytes are refused (bad_total_length).
 ip_drop check_ip_packet(std::span<const uint8_t> pkt, ip_view& out);
 
+/// load_be16 and load_be32 read a header field in network byte order.
+inline uint16_t load_be16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+
+inline uint32_t load_be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
+}
+
 /// inet_sum adds `data` as 16-bit big-endian words to `sum` (odd tail padded).
 uint32_t inet_sum(std::span<const uint8_t> data, uint32_t sum = 0);
 

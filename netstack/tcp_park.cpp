@@ -113,8 +113,8 @@ void unpark_for_segment_locked(const ip_view& v, std::span<const uint8_t> pkt) {
     return;
   }
   const uint8_t* tcp = pkt.data() + v.header_len;
-  park_key k{{addr_at(v.dst, v.addr_len()), static_cast<uint16_t>(tcp[2] << 8 | tcp[3])},
-             {addr_at(v.src, v.addr_len()), static_cast<uint16_t>(tcp[0] << 8 | tcp[1])}};
+  park_key k{{addr_at(v.dst, v.addr_len()), load_be16(tcp + 2)},
+             {addr_at(v.src, v.addr_len()), load_be16(tcp)}};
   auto i = ix.by_tuple.find(k);
   if (i == ix.by_tuple.end()) {
     return;
