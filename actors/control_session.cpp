@@ -183,6 +183,7 @@ void connect(caf::io::broker* self, session_state& st) {
   st.read_size = session_state::min_read;
   self->configure_read(st.hdl, caf::io::receive_policy::at_most(st.read_size));
   st.conn.emplace(control_conn::client(st.cfg.machine_key, st.cfg.server_key));
+  st.conn->defer_full_peers(); // apply_full decodes the peer list in parts
   auto hello = st.conn->start();
   if (!hello) {
     fail(self, st, hello.error(), true);
@@ -226,14 +227,18 @@ void add_profiles_for(session_state& st, size_t shard, std::span<const peer_ref>
   }
 }
 
-// apply_full sends a full netmap to the shards in parts, so they load one
-// part while the session plans the next.
-void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r) {
+// apply_full sends the shards a full map's peers in parts, decoding them a
+// part at a time into the same nodes (see wire::encoded_peers) while the
+// shards load the parts before. A peer list that turns out malformed midway
+// ends the connection like any bad frame; the parts sent before stay until
+// the next full map's generation replaces them.
+result<void> apply_full(caf::io::broker* self, session_state& st, wire::map_response& r,
+                        wire::encoded_peers& encoded) {
   TF_COUNTER("map_response_full_rebuild").add();
   constexpr size_t part_len = 16384;
   auto n = st.cfg.shards.size();
   auto gen = ++st.gen;
-  std::span<wire::node> peers{*r.peers};
+  auto total = encoded.remaining();
   std::vector<size_t> parts(n, 0);
   size_t num_peers = 0;
   auto send_part = [&](size_t i, std::vector<peer_ref> part, bool last) {
@@ -242,14 +247,17 @@ void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r)
     l.gen = gen;
     l.part = parts[i]++;
     l.last = last;
-    l.expected = peers.size() / n + 1;
+    l.expected = total / n + 1;
     add_profiles_for(st, i, part, l.profiles);
     l.peers = std::move(part);
     st.cfg.credits[i]->sent();
     self->send(st.cfg.shards[i], load_atom::value, std::move(l));
   };
-  for (size_t begin = 0; begin < peers.size(); begin += part_len) {
-    auto plan = plan_full(peers.subspan(begin, std::min(part_len, peers.size() - begin)), n);
+  std::vector<wire::node> nodes;  // one part's peers, reused
+  while (encoded.remaining() > 0) {
+    if (auto ok = encoded.next_part(nodes, part_len); !ok)
+      return ok;
+    auto plan = plan_full(nodes, n);
     for (size_t i = 0; i < n; ++i) {
       num_peers += plan.shards[i].size();
       send_part(i, std::move(plan.shards[i]), false);
@@ -261,6 +269,7 @@ void apply_full(caf::io::broker* self, session_state& st, wire::map_response& r)
   ev.num_peers = num_peers;
   tell_node(self, st, std::move(ev));
   st.backoff = milliseconds{0};
+  return {};
 }
 
 // flush_shards sends each shard its share of the deltas of one read.
@@ -342,7 +351,10 @@ void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r
     tell_node(self, st, node_facts(control_event::kind::self_changed, r));
 }
 
-void on_map_response(caf::io::broker* self, session_state& st, wire::map_response& r) {
+// on_map_response applies one map response; `full_peers` is the encoded
+// peer list of a full map (null for a delta).
+void on_map_response(caf::io::broker* self, session_state& st, wire::map_response& r,
+                     wire::encoded_peers* full_peers) {
   if (r.keep_alive)
     return;
   std::vector<profile_ptr> changed;
@@ -353,7 +365,10 @@ void on_map_response(caf::io::broker* self, session_state& st, wire::map_respons
   }
   if (r.is_full()) {
     flush_shards(self, st); // earlier deltas of this read go first
-    apply_full(self, st, r);
+    if (auto ok = apply_full(self, st, r, *full_peers); !ok) {
+      TF_COUNTER("control_session_protocol_errors").add();
+      lost(self, st, ok.error());
+    }
   } else {
     apply_delta(self, st, r, changed);
   }
@@ -423,13 +438,14 @@ void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>&
     tell_node(self, st, std::move(ev));
     send_message(self, st, st.cfg.registration);
   }
+  auto full_peers = st.rx.full_peers.begin(); // one per full map, in order
   for (auto& m : st.rx.messages) {
     if (!st.conn)
       break; // a previous message ended the connection
     if (auto* r = std::get_if<wire::register_response>(&m))
       on_register_response(self, st, *r);
     else if (auto* mr = std::get_if<wire::map_response>(&m))
-      on_map_response(self, st, *mr);
+      on_map_response(self, st, *mr, mr->is_full() ? &*full_peers++ : nullptr);
     else if (auto* e = std::get_if<wire::control_error>(&m))
       fail(self, st, make_error(e->code, "server: " + e->message),
            e->code == errc::node_not_found || e->code == errc::not_authorized);

@@ -77,12 +77,36 @@ result<void> control_conn::on_handshake_record(received& out) {
 }
 
 // decode_back decodes one frame's message in place at the end of
-// out.messages (no copy of the 650-byte message).
-result<void> control_conn::decode_back(std::span<const uint8_t> frame, received& out) {
-  auto ok = wire::decode_into(frame, out.messages.emplace_back());
+// out.messages (no copy of the 650-byte message). A full map's peer list
+// stays encoded when deferring: the span form copies the list (a frame of
+// one read), the vector form takes the frame.
+namespace {
+
+template <class Frame>
+result<void> decode_message(Frame& frame, bool defer, control_conn::received& out) {
+  auto& m = out.messages.emplace_back();
+  result<void> ok;
+  if (defer) {
+    wire::encoded_peers peers;
+    ok = wire::decode_deferring(frame, m, peers);
+    if (auto* r = std::get_if<wire::map_response>(&m); ok && r && r->is_full())
+      out.full_peers.push_back(std::move(peers));
+  } else {
+    ok = wire::decode_into(frame, m);
+  }
   if (!ok)
     out.messages.pop_back();
   return ok;
+}
+
+} // namespace
+
+result<void> control_conn::decode_back(std::span<const uint8_t> frame, received& out) {
+  return decode_message(frame, defer_full_peers_, out);
+}
+
+result<void> control_conn::decode_back(std::vector<uint8_t>& frame, received& out) {
+  return decode_message(frame, defer_full_peers_, out);
 }
 
 result<void> control_conn::drain_frames(received& out) {

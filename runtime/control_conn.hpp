@@ -15,6 +15,7 @@
 #include "runtime/frame.hpp"
 #include "runtime/result.hpp"
 #include "runtime/wire.hpp"
+#include "runtime/wire_codec.hpp"
 
 namespace tf {
 
@@ -23,10 +24,14 @@ public:
   /// received is what one feed() produced.
   struct received {
     std::vector<wire::message> messages;
+    /// With defer_full_peers(): the peer list of each full map in
+    /// `messages`, in order (those maps hold an empty `peers`).
+    std::vector<wire::encoded_peers> full_peers;
     std::vector<uint8_t> to_send;  // handshake reply (server)
     bool established = false;      // the handshake completed during this feed
     void clear() {
       messages.clear();
+      full_peers.clear();
       to_send.clear();
       established = false;
     }
@@ -36,6 +41,10 @@ public:
                              size_t max_frame_len = default_max_frame_len);
   static control_conn server(const machine_private_key& self,
                              size_t max_frame_len = default_max_frame_len);
+
+  /// defer_full_peers leaves the peer lists of full maps encoded, for the
+  /// caller to decode in parts (wire::encoded_peers): a node's session.
+  void defer_full_peers() noexcept { defer_full_peers_ = true; }
 
   /// start (client) returns the first bytes to write.
   result<std::vector<uint8_t>> start();
@@ -75,11 +84,13 @@ private:
 
   result<void> on_handshake_record(received& out);
   result<void> drain_frames(received& out);
-  static result<void> decode_back(std::span<const uint8_t> frame, received& out);
+  result<void> decode_back(std::span<const uint8_t> frame, received& out);
+  result<void> decode_back(std::vector<uint8_t>& frame, received& out);
 
   control_channel channel_;
   bool is_client_;
   bool hello_checked_ = false;
+  bool defer_full_peers_ = false;
   frame_decoder frames_;
   std::vector<uint8_t> app_;
   std::vector<uint8_t> scratch_;     // one received frame

@@ -18,6 +18,11 @@ namespace tf {
 
 inline constexpr size_t frame_header_len = 4;
 inline constexpr size_t default_max_frame_len = 128u << 20;
+/// node_frame_max_len bounds what a node sends a coordination server
+/// (registration, hostinfo, endpoints: a few KB): the server's decoder
+/// reserves a frame's declared length, so this also bounds the address
+/// space one unregistered connection can claim.
+inline constexpr size_t node_frame_max_len = 1u << 20;
 
 /// append_frame appends the header and `payload` to `out`. The payload must
 /// be 1 to 2^32-1 bytes (asserted); decoders refuse empty frames.

@@ -13,6 +13,7 @@
 #include "runtime/counters.hpp"
 #include "runtime/wire_cursor.hpp"
 #include "runtime/wire_msgpack.hpp"
+#include "runtime/wire_read.hpp"
 
 namespace tf::wire {
 
@@ -122,10 +123,12 @@ using reader_fn = bool (*)(wire_cursor&, T&, read_ctx&);
 
 template <class T>
 result<void> decode_as(std::span<const uint8_t> bytes, T& out, const decode_limits& lim,
-                       const char* root, reader_fn<T> read) {
+                       const char* root, reader_fn<T> read,
+                       read_ctx::peer_span* defer_peers = nullptr) {
   try {
     wire_cursor in{bytes, lim};
     read_ctx ctx;
+    ctx.defer_peers = defer_peers;
     if (!read(in, out, ctx)) {
       return reject(ctx.code(), ctx.detail(root));
     }
@@ -188,6 +191,76 @@ result<message> decode(std::span<const uint8_t> bytes, const decode_limits& limi
 result<void> decode_into(std::span<const uint8_t> bytes, message& out,
                          const decode_limits& limits) {
   return decode_as(bytes, out, limits, "message", read_message);
+}
+
+// peers_deferral fills an encoded_peers from a decoded message's span.
+class peers_deferral {
+public:
+  static result<void> decode(std::span<const uint8_t> frame, std::vector<uint8_t>* owner,
+                             message& out, encoded_peers& peers, const decode_limits& limits) {
+    read_ctx::peer_span span;
+    auto ok = decode_as(frame, out, limits, "message", read_message, &span);
+    if (!ok || !span.present)
+      return ok;
+    auto begin = static_cast<size_t>(span.begin - frame.data());
+    auto end = static_cast<size_t>(span.end - frame.data());
+    if (owner) {
+      peers.bytes_ = std::move(*owner);
+      owner->clear();
+      peers.pos_ = begin;
+      peers.end_ = end;
+    } else {
+      peers.bytes_.assign(span.begin, span.end);
+      peers.pos_ = 0;
+      peers.end_ = end - begin;
+    }
+    peers.limits_ = limits;
+    peers.depth_ = span.depth;
+    peers.left_ = span.count;
+    peers.decoded_ = 0;
+    return ok;
+  }
+};
+
+result<void> decode_deferring(std::span<const uint8_t> frame, message& out, encoded_peers& peers,
+                              const decode_limits& limits) {
+  return peers_deferral::decode(frame, nullptr, out, peers, limits);
+}
+
+result<void> decode_deferring(std::vector<uint8_t>& frame, message& out, encoded_peers& peers,
+                              const decode_limits& limits) {
+  return peers_deferral::decode(frame, &frame, out, peers, limits);
+}
+
+result<void> encoded_peers::next_part(std::vector<node>& out, size_t max) {
+  auto n = std::min<size_t>(max, left_);
+  out.resize(n);
+  auto spent = [this](failure f) {
+    left_ = 0;
+    std::vector<uint8_t>{}.swap(bytes_);
+    return f;
+  };
+  try {
+    wire_cursor in{std::span{bytes_}.subspan(pos_, end_ - pos_), limits_, depth_};
+    read_ctx ctx;
+    for (size_t i = 0; i < n; ++i) {
+      if (!reader::read(in, out[i], ctx)) {
+        // The path decode() would name: innermost first.
+        ctx.at(size_t{decoded_ + i});
+        ctx.at("peers");
+        ctx.at("map_response");
+        return spent(reject(ctx.code(), ctx.detail("message")));
+      }
+    }
+    pos_ = static_cast<size_t>(in.position() - bytes_.data());
+  } catch (const std::bad_alloc&) {
+    return spent(reject(errc::malformed_message, "message.map_response.peers: out of memory"));
+  }
+  left_ -= static_cast<uint32_t>(n);
+  decoded_ += static_cast<uint32_t>(n);
+  if (left_ == 0)
+    std::vector<uint8_t>{}.swap(bytes_);
+  return {};
 }
 
 std::vector<uint8_t> encode(const client_hello& hello) {

@@ -60,6 +60,46 @@ result<message> decode(std::span<const uint8_t> bytes, const decode_limits& limi
 result<void> decode_into(std::span<const uint8_t> bytes, message& out,
                          const decode_limits& limits = {});
 
+/// encoded_peers is a full map's peer list left encoded by decode_deferring,
+/// for a node to decode in parts into nodes it reuses. Decoded at once,
+/// 250,000 peers are some 110 MB of fresh memory, a page fault per 4 KB:
+/// on these VMs a quarter of the initial map's apply time
+/// (bench/giant_tailnet). Owns the frame that carries the list.
+class encoded_peers {
+public:
+  /// remaining counts the peers next_part() has not returned yet.
+  size_t remaining() const noexcept { return left_; }
+
+  /// next_part decodes the next min(max, remaining()) peers into `out`,
+  /// resized to that count; nodes already in `out` are overwritten, so
+  /// their buffers are reused. A peer decode() would refuse fails with its
+  /// error and counter, and spends the list (remaining() is then 0).
+  result<void> next_part(std::vector<node>& out, size_t max);
+
+private:
+  friend class peers_deferral;
+  std::vector<uint8_t> bytes_;  // holds the list (the whole frame, or a copy of the list)
+  size_t pos_ = 0;    // offset of the next peer in bytes_
+  size_t end_ = 0;    // offset one past the last
+  size_t depth_ = 0;  // container depth of the peers in the message
+  uint32_t left_ = 0;
+  uint32_t decoded_ = 0;  // peers returned so far (names a bad one's index)
+  decode_limits limits_;
+};
+
+/// decode_deferring is decode_into() of a whole frame, except that the
+/// peer list of a full map_response is not decoded: its shape is checked
+/// (well-formed msgpack within the limits, enough bytes for its count),
+/// `out`'s peers are an empty list (so is_full() holds) and `peers` gets
+/// the list for next_part(). The span form copies the list's bytes (for
+/// frames of one read); the vector form moves a frame holding a list into
+/// `peers`, leaving `frame` empty (a 50 MB map is not copied), and leaves
+/// any other frame alone. `peers` is untouched unless a list was deferred.
+result<void> decode_deferring(std::span<const uint8_t> frame, message& out, encoded_peers& peers,
+                              const decode_limits& limits = {});
+result<void> decode_deferring(std::vector<uint8_t>& frame, message& out, encoded_peers& peers,
+                              const decode_limits& limits = {});
+
 /// encode returns a hello as a bare struct array (no kind): the Noise
 /// handshake payloads.
 std::vector<uint8_t> encode(const client_hello& hello);

@@ -30,6 +30,18 @@ public:
   bool at(size_t index);
 
   errc code() const noexcept { return code_; }
+
+  /// peer_span is where a full map's peer list lies in the bytes read
+  /// (encoded_peers). When `defer_peers` is set, read(map_response) checks
+  /// the list's shape, skips it and records it there instead of decoding it.
+  struct peer_span {
+    const uint8_t* begin = nullptr;  // first element
+    const uint8_t* end = nullptr;    // one past the last
+    uint32_t count = 0;
+    size_t depth = 0;                // container depth of the elements
+    bool present = false;            // the map had a peer list
+  };
+  peer_span* defer_peers = nullptr;
   /// detail renders "root.path.to[3].field: complaint".
   std::string detail(const char* root) const;
 
@@ -65,8 +77,12 @@ std::string describe(const value_head& h);
 /// same value or the failure. They accept a subset of what next() accepts.
 class wire_cursor {
 public:
-  wire_cursor(std::span<const uint8_t> bytes, const decode_limits& limits)
-    : pos_(bytes.data()), end_(bytes.data() + bytes.size()), limits_(limits) {}
+  wire_cursor(std::span<const uint8_t> bytes, const decode_limits& limits, size_t depth = 0)
+    : pos_(bytes.data()), end_(bytes.data() + bytes.size()), limits_(limits), depth_(depth) {}
+
+  /// position is the next byte to read; depth the containers it is in.
+  const uint8_t* position() const noexcept { return pos_; }
+  size_t depth() const noexcept { return depth_; }
 
   size_t remaining() const noexcept { return static_cast<size_t>(end_ - pos_); }
 

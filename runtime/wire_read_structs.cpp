@@ -98,10 +98,48 @@ bool read(wire_cursor& in, map_request& v, read_ctx& c) {
   });
 }
 
+namespace {
+
+// skip_peers checks the shape of a peer list (nil or an array of values,
+// each a well-formed msgpack value within the limits) and records where
+// it lies, for encoded_peers to decode later, node by node.
+bool skip_peers(wire_cursor& in, std::optional<std::vector<node>>& v, read_ctx& c) {
+  auto& span = *c.defer_peers;
+  v.reset();
+  span = {};
+  if (in.take_nil())
+    return true;
+  uint32_t n = 0;
+  if (!open_array(in, n, c, [] { return std::string{"want array"}; }))
+    return false;
+  if (n * min_wire_len<node> > in.remaining())
+    return c.fail("truncated input: array of " + std::to_string(n) + " needs at least "
+                  + std::to_string(n * min_wire_len<node>) + " bytes, "
+                  + std::to_string(in.remaining()) + " left");
+  span.begin = in.position();
+  span.depth = in.depth();
+  if (!in.skip(n, c))
+    return false;
+  span.end = in.position();
+  span.count = n;
+  span.present = true;
+  in.leave();
+  v.emplace();
+  return true;
+}
+
+bool peers_field(wire_cursor& in, std::optional<std::vector<node>>& v, read_ctx& c) {
+  if (!c.defer_peers)
+    return field(in, v, "peers", c);
+  return skip_peers(in, v, c) || c.at("peers");
+}
+
+} // namespace
+
 bool read(wire_cursor& in, map_response& v, read_ctx& c) {
   return read_struct<map_response>(in, "map_response", c, [&] {
     return field(in, v.seq, "seq", c) && field(in, v.keep_alive, "keep_alive", c)
-           && field(in, v.self, "self", c) && field(in, v.peers, "peers", c)
+           && field(in, v.self, "self", c) && peers_field(in, v.peers, c)
            && field(in, v.dns, "dns", c) && field(in, v.domain, "domain", c)
            && field(in, v.peers_changed, "peers_changed", c)
            && field(in, v.peers_removed, "peers_removed", c)

@@ -264,8 +264,8 @@ caf::behavior server_impl(caf::io::broker* self, state_ptr st, int listen_fd) {
   return {
     [=](const caf::io::new_connection_msg& msg) {
       auto cid = msg.handle.id();
-      st->sessions.emplace(cid, session{control_conn::server(st->net->server_key()), {}, 0,
-                                        false, false});
+      auto conn = control_conn::server(st->net->server_key(), node_frame_max_len);
+      st->sessions.emplace(cid, session{std::move(conn), {}, 0, false, false});
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(64 * 1024));
     },
     [=](const caf::io::new_data_msg& msg) { on_data(self, *st, msg.handle.id(), msg.buf); },
