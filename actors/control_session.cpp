@@ -76,6 +76,9 @@ struct session_state {
   // filled it (a full netmap arriving).
   static constexpr size_t min_read = 4096;
   static constexpr size_t max_read = 1 << 20;
+  // messages_per_batch is how many messages of one read are decoded and
+  // planned before the shards get them (bench/giant_tailnet, pipelined).
+  static constexpr size_t messages_per_batch = 256;
   size_t read_size = min_read;
   int failed_handshakes = 0;             // in a row, before `established`
   steady_clock::time_point last_rx;      // liveness
@@ -416,28 +419,17 @@ void tune_reads(caf::io::broker* self, session_state& st, size_t got) {
   }
 }
 
-void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>& buf) {
-  if (!st.conn)
-    return;
-  tune_reads(self, st, buf.size());
-  st.rx.clear();
-  auto bytes = std::span{reinterpret_cast<const uint8_t*>(buf.data()), buf.size()};
-  if (auto ok = st.conn->feed(bytes, st.rx); !ok) {
-    TF_COUNTER("control_session_protocol_errors").add();
-    if (ok.error().code == errc::unsupported_version)
-      fail(self, st, ok.error(), true);
-    else
-      lost(self, st, ok.error());
-    return;
-  }
-  st.last_rx = steady_clock::now();
-  if (st.rx.established) {
-    st.failed_handshakes = 0;
-    control_event ev;
-    ev.what = control_event::kind::connected;
-    tell_node(self, st, std::move(ev));
-    send_message(self, st, st.cfg.registration);
-  }
+// protocol_error ends a connection whose bytes did not make sense.
+void protocol_error(caf::io::broker* self, session_state& st, const failure& err) {
+  TF_COUNTER("control_session_protocol_errors").add();
+  if (err.code == errc::unsupported_version)
+    fail(self, st, err, true);
+  else
+    lost(self, st, err);
+}
+
+// apply_messages applies the messages of st.rx in order.
+void apply_messages(caf::io::broker* self, session_state& st) {
   auto full_peers = st.rx.full_peers.begin(); // one per full map, in order
   for (auto& m : st.rx.messages) {
     if (!st.conn)
@@ -452,8 +444,39 @@ void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>&
     else
       TF_COUNTER("control_session_unexpected_message").add();
   }
-  flush_shards(self, st);
-  st.rx.clear(); // a full map's decoded peers are garbage once planned
+}
+
+void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>& buf) {
+  if (!st.conn)
+    return;
+  tune_reads(self, st, buf.size());
+  st.rx.clear();
+  auto bytes = std::span{reinterpret_cast<const uint8_t*>(buf.data()), buf.size()};
+  if (auto ok = st.conn->feed(bytes, st.rx, session_state::messages_per_batch); !ok) {
+    protocol_error(self, st, ok.error());
+    return;
+  }
+  st.last_rx = steady_clock::now();
+  if (st.rx.established) {
+    st.failed_handshakes = 0;
+    control_event ev;
+    ev.what = control_event::kind::connected;
+    tell_node(self, st, std::move(ev));
+    send_message(self, st, st.cfg.registration);
+  }
+  // A big read holds thousands of deltas: the shards get them in batches,
+  // so they apply one batch while this actor decodes and plans the next.
+  for (;;) {
+    apply_messages(self, st);
+    flush_shards(self, st);
+    st.rx.clear(); // a full map's decoded peers are garbage once planned
+    if (!st.conn || !st.conn->has_more())
+      break;
+    if (auto ok = st.conn->more(st.rx, session_state::messages_per_batch); !ok) {
+      protocol_error(self, st, ok.error());
+      return;
+    }
+  }
   pace_reads(self, st);
 }
 

@@ -109,28 +109,8 @@ result<void> control_conn::decode_back(std::vector<uint8_t>& frame, received& ou
   return decode_message(frame, defer_full_peers_, out);
 }
 
-result<void> control_conn::drain_frames(received& out) {
-  if (app_.empty())
-    return {};
-  std::span<const uint8_t> rest{app_};
-  // Fast path: decode whole frames straight from the decrypted bytes. Only
-  // when the frame decoder holds nothing, so frames stay in order; a bad
-  // header is left to the decoder, which rejects and counts it.
-  if (frames_.buffered() == 0) {
-    while (rest.size() >= frame_header_len) {
-      uint32_t len = uint32_t{rest[0]} << 24 | uint32_t{rest[1]} << 16
-                     | uint32_t{rest[2]} << 8 | uint32_t{rest[3]};
-      if (len == 0 || len > frames_.max_frame_len() || rest.size() < frame_header_len + len)
-        break;
-      if (auto ok = decode_back(rest.subspan(frame_header_len, len), out); !ok)
-        return ok;
-      rest = rest.subspan(frame_header_len + len);
-    }
-  }
-  if (!rest.empty())
-    frames_.feed(rest);
-  release_if_large(app_);
-  for (;;) {
+result<void> control_conn::decode_assembled(received& out, size_t max, size_t& n) {
+  while (n < max) {
     auto got = frames_.next(scratch_);
     if (!got)
       return got.error();
@@ -140,16 +120,59 @@ result<void> control_conn::drain_frames(received& out) {
     release_if_large(scratch_);
     if (!ok)
       return ok;
+    ++n;
   }
+  return {};
 }
 
-result<void> control_conn::feed(std::span<const uint8_t> bytes, received& out) {
+result<void> control_conn::drain_frames(received& out, size_t max) {
+  size_t n = 0;
+  // Frames the decoder already assembled are older than app_'s bytes.
+  if (auto ok = decode_assembled(out, max, n); !ok || n == max)
+    return ok;
+  std::span<const uint8_t> rest{app_.data() + app_pos_, app_.size() - app_pos_};
+  // Fast path: decode whole frames straight from the decrypted bytes. Only
+  // when the frame decoder holds nothing, so frames stay in order; a bad
+  // header is left to the decoder, which rejects and counts it.
+  if (frames_.buffered() == 0) {
+    while (n < max && rest.size() >= frame_header_len) {
+      uint32_t len = uint32_t{rest[0]} << 24 | uint32_t{rest[1]} << 16
+                     | uint32_t{rest[2]} << 8 | uint32_t{rest[3]};
+      if (len == 0 || len > frames_.max_frame_len() || rest.size() < frame_header_len + len)
+        break;
+      if (auto ok = decode_back(rest.subspan(frame_header_len, len), out); !ok)
+        return ok;
+      rest = rest.subspan(frame_header_len + len);
+      ++n;
+    }
+    if (n == max && !rest.empty()) {
+      app_pos_ = app_.size() - rest.size(); // more() goes on from here
+      return {};
+    }
+  }
+  if (!rest.empty())
+    frames_.feed(rest);
+  app_pos_ = 0;
+  release_if_large(app_);
+  return decode_assembled(out, max, n);
+}
+
+result<void> control_conn::feed(std::span<const uint8_t> bytes, received& out,
+                                size_t max_messages) {
   if (auto r = channel_.receive(bytes, app_); !r)
     return r;
   if (!hello_checked_)
     if (auto r = on_handshake_record(out); !r)
       return r;
-  return drain_frames(out);
+  return drain_frames(out, max_messages);
+}
+
+result<void> control_conn::more(received& out, size_t max_messages) {
+  return drain_frames(out, max_messages);
+}
+
+bool control_conn::has_more() const noexcept {
+  return !app_.empty() || frames_.assembled() > 0;
 }
 
 result<void> control_conn::send(const wire::message& m, std::vector<uint8_t>& out) {

@@ -7,6 +7,7 @@
 // one actor; not thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -49,9 +50,18 @@ public:
   /// start (client) returns the first bytes to write.
   result<std::vector<uint8_t>> start();
 
-  /// feed consumes bytes read from the socket. Any error is fatal for the
-  /// connection (close it); the error names the cause.
-  result<void> feed(std::span<const uint8_t> bytes, received& out);
+  /// feed consumes bytes read from the socket and decodes at most
+  /// `max_messages` of the messages they complete; the others wait for
+  /// more() (so a reader can hand on a big read's messages in batches).
+  /// Any error is fatal for the connection (close it); the error names the
+  /// cause, and `out` may hold messages decoded before it (drop them).
+  result<void> feed(std::span<const uint8_t> bytes, received& out,
+                    size_t max_messages = SIZE_MAX);
+
+  /// has_more reports whether bytes fed before may hold messages not yet
+  /// decoded; more() decodes up to `max_messages` of them. Errors as feed().
+  bool has_more() const noexcept;
+  result<void> more(received& out, size_t max_messages);
 
   /// send appends the encrypted frame of `m` to `out`.
   result<void> send(const wire::message& m, std::vector<uint8_t>& out);
@@ -83,7 +93,8 @@ private:
   control_conn(control_channel ch, bool is_client, size_t max_frame_len);
 
   result<void> on_handshake_record(received& out);
-  result<void> drain_frames(received& out);
+  result<void> drain_frames(received& out, size_t max);
+  result<void> decode_assembled(received& out, size_t max, size_t& n);
   result<void> decode_back(std::span<const uint8_t> frame, received& out);
   result<void> decode_back(std::vector<uint8_t>& frame, received& out);
 
@@ -92,7 +103,8 @@ private:
   bool hello_checked_ = false;
   bool defer_full_peers_ = false;
   frame_decoder frames_;
-  std::vector<uint8_t> app_;
+  std::vector<uint8_t> app_;         // decrypted bytes not yet framed
+  size_t app_pos_ = 0;               // where framing stopped at a batch's end
   std::vector<uint8_t> scratch_;     // one received frame
   std::vector<uint8_t> encode_buf_;  // one message being sent
   std::vector<uint8_t> frame_buf_;   // its frame

@@ -51,6 +51,9 @@ public:
   /// (with their headers) plus the partial frame.
   size_t buffered() const noexcept { return buffered_; }
 
+  /// assembled counts complete frames next() has not returned yet.
+  size_t assembled() const noexcept { return ready_.size(); }
+
   /// max_frame_len is the largest payload length this decoder accepts.
   size_t max_frame_len() const noexcept { return max_frame_len_; }
 

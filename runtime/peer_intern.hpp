@@ -16,8 +16,32 @@ namespace tf {
 peer_ref intern_peer(const wire::node& n);
 
 /// release_interned_peer removes `r` (whose count just reached zero) from
-/// the table and frees it. Called by peer_record::release only.
+/// the table and frees it, at once or at the next intern_peer call, on the
+/// thread that interns (peer_frees_deferred). Called by
+/// peer_record::release only.
 void release_interned_peer(const peer_record* r) noexcept;
+
+/// peer_frees_deferred: released records wait to be freed by the interning
+/// thread, at most max_dead_peers_waiting of them; not under
+/// AddressSanitizer, which should see a use after the last release.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool peer_frees_deferred = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool peer_frees_deferred = false; // clang
+#else
+inline constexpr bool peer_frees_deferred = true;
+#endif
+#else
+inline constexpr bool peer_frees_deferred = true;
+#endif
+inline constexpr size_t max_dead_peers_waiting = 1024;
+
+/// dead_peers_waiting counts released records not freed yet.
+size_t dead_peers_waiting();
+
+/// free_dead_peers frees the released records now, on this thread.
+void free_dead_peers();
 
 /// interned_peer_count is the number of live records in the process.
 size_t interned_peer_count();

@@ -5,6 +5,9 @@
 #define CAF_SUITE peer_table
 #include <caf/test/unit_test_impl.hpp>
 
+#include <thread>
+#include <vector>
+
 #include "runtime/bus_interest.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/credit_window.hpp"
@@ -49,6 +52,27 @@ CAF_TEST(interning_shares_equal_content_and_frees_on_last_release) {
     CAF_CHECK_EQUAL(interned_peer_count(), before + 2);
   }
   CAF_CHECK_EQUAL(interned_peer_count(), before);
+}
+
+CAF_TEST(released_records_wait_for_the_interning_thread_a_bounded_while) {
+  free_dead_peers();
+  auto before = interned_peer_count();
+  std::vector<peer_ref> refs;
+  for (wire::node_id id = 50'000; id < 50'100; ++id)
+    refs.push_back(interned(make_peer(id)));
+  std::thread{[&] { refs.clear(); }}.join(); // the last references go elsewhere
+  CAF_CHECK_EQUAL(interned_peer_count(), before); // out of the table at once
+  CAF_CHECK_EQUAL(dead_peers_waiting(), peer_frees_deferred ? 100u : 0u);
+  auto next = interned(make_peer(60'000)); // the interning thread frees them
+  CAF_CHECK_EQUAL(dead_peers_waiting(), 0u);
+  // Without interning, no more than the bound wait.
+  for (wire::node_id id = 70'000; id < 70'000 + 3 * max_dead_peers_waiting; ++id)
+    refs.push_back(interned(make_peer(id)));
+  std::thread{[&] { refs.clear(); }}.join();
+  CAF_CHECK_LESS(dead_peers_waiting(), max_dead_peers_waiting);
+  free_dead_peers();
+  CAF_CHECK_EQUAL(dead_peers_waiting(), 0u);
+  CAF_CHECK_EQUAL(interned_peer_count(), before + 1);
 }
 
 CAF_TEST(record_round_trips_every_field) {
