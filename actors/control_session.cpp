@@ -354,6 +354,15 @@ void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r
     tell_node(self, st, node_facts(control_event::kind::self_changed, r));
 }
 
+// protocol_error ends a connection whose bytes did not make sense.
+void protocol_error(caf::io::broker* self, session_state& st, const failure& err) {
+  TF_COUNTER("control_session_protocol_errors").add();
+  if (err.code == errc::unsupported_version)
+    fail(self, st, err, true);
+  else
+    lost(self, st, err);
+}
+
 // on_map_response applies one map response; `full_peers` is the encoded
 // peer list of a full map (null for a delta).
 void on_map_response(caf::io::broker* self, session_state& st, wire::map_response& r,
@@ -368,10 +377,11 @@ void on_map_response(caf::io::broker* self, session_state& st, wire::map_respons
   }
   if (r.is_full()) {
     flush_shards(self, st); // earlier deltas of this read go first
-    if (auto ok = apply_full(self, st, r, *full_peers); !ok) {
-      TF_COUNTER("control_session_protocol_errors").add();
-      lost(self, st, ok.error());
-    }
+    // control_conn defers every full map's peer list (defer_full_peers).
+    auto ok = full_peers ? apply_full(self, st, r, *full_peers)
+                         : result<void>{make_error(errc::internal, "full map without peers")};
+    if (!ok)
+      protocol_error(self, st, ok.error());
   } else {
     apply_delta(self, st, r, changed);
   }
@@ -419,15 +429,6 @@ void tune_reads(caf::io::broker* self, session_state& st, size_t got) {
   }
 }
 
-// protocol_error ends a connection whose bytes did not make sense.
-void protocol_error(caf::io::broker* self, session_state& st, const failure& err) {
-  TF_COUNTER("control_session_protocol_errors").add();
-  if (err.code == errc::unsupported_version)
-    fail(self, st, err, true);
-  else
-    lost(self, st, err);
-}
-
 // apply_messages applies the messages of st.rx in order.
 void apply_messages(caf::io::broker* self, session_state& st) {
   auto full_peers = st.rx.full_peers.begin(); // one per full map, in order
@@ -437,7 +438,9 @@ void apply_messages(caf::io::broker* self, session_state& st) {
     if (auto* r = std::get_if<wire::register_response>(&m))
       on_register_response(self, st, *r);
     else if (auto* mr = std::get_if<wire::map_response>(&m))
-      on_map_response(self, st, *mr, mr->is_full() ? &*full_peers++ : nullptr);
+      on_map_response(self, st, *mr,
+                      mr->is_full() && full_peers != st.rx.full_peers.end() ? &*full_peers++
+                                                                             : nullptr);
     else if (auto* e = std::get_if<wire::control_error>(&m))
       fail(self, st, make_error(e->code, "server: " + e->message),
            e->code == errc::node_not_found || e->code == errc::not_authorized);

@@ -76,12 +76,12 @@ result<void> control_conn::on_handshake_record(received& out) {
   return {};
 }
 
-// decode_back decodes one frame's message in place at the end of
+namespace {
+
+// decode_message decodes one frame's message in place at the end of
 // out.messages (no copy of the 650-byte message). A full map's peer list
 // stays encoded when deferring: the span form copies the list (a frame of
 // one read), the vector form takes the frame.
-namespace {
-
 template <class Frame>
 result<void> decode_message(Frame& frame, bool defer, control_conn::received& out) {
   auto& m = out.messages.emplace_back();

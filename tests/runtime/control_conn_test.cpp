@@ -12,30 +12,12 @@
 
 #include "runtime/control_conn.hpp"
 #include "runtime/counters.hpp"
-#include "runtime/keys.hpp"
+#include "tests/runtime/control_conn_pair.hpp"
 #include "tests/support/synthetic.hpp"
 
 using namespace tf;
 
 namespace {
-
-struct conn_pair {
-  machine_private_key server_key = machine_private_key::generate();
-  control_conn client =
-    control_conn::client(machine_private_key::generate(), server_key.public_key());
-  control_conn server = control_conn::server(server_key);
-
-  conn_pair() {
-    control_conn::received rx;
-    auto hello = client.start();
-    CAF_REQUIRE(hello.ok());
-    CAF_REQUIRE(server.feed(*hello, rx).ok());
-    auto reply = rx.to_send;
-    rx.clear();
-    CAF_REQUIRE(client.feed(reply, rx).ok());
-    CAF_REQUIRE(rx.established);
-  }
-};
 
 // deltas are small map responses (one frame each) with a big one (a frame
 // that spans reads) in the middle.
@@ -90,7 +72,7 @@ CAF_TEST(batches_deliver_every_message_once_in_order) {
   std::mt19937 rng{7};
   for (size_t cap : {size_t{1}, size_t{64}, size_t{256}, SIZE_MAX}) {
     for (int round = 0; round < 3; ++round) {
-      conn_pair p;
+      test::control_conn_pair p;
       std::vector<uint8_t> bytes;
       for (auto& m : want)
         CAF_REQUIRE(p.server.send(m, bytes).ok());
@@ -118,7 +100,7 @@ CAF_TEST(batches_deliver_every_message_once_in_order) {
 
 CAF_TEST(a_bad_frame_fails_after_the_messages_before_it) {
   auto want = stream_messages();
-  conn_pair p;
+  test::control_conn_pair p;
   std::vector<uint8_t> bytes;
   for (size_t i = 0; i < 100; ++i)
     CAF_REQUIRE(p.server.send(want[i], bytes).ok());

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "runtime/control_conn.hpp"
-#include "runtime/keys.hpp"
 #include "runtime/wire_codec.hpp"
+#include "tests/runtime/control_conn_pair.hpp"
 #include "tests/runtime/wire_test_util.hpp"
 
 using namespace tf;
@@ -152,17 +152,10 @@ CAF_TEST(a_broken_list_fails_at_once) {
 }
 
 CAF_TEST(control_conn_hands_over_each_full_maps_list) {
-  auto server_key = machine_private_key::generate();
-  auto client = control_conn::client(machine_private_key::generate(), server_key.public_key());
+  tf::test::control_conn_pair pair;
+  auto& client = pair.client;
+  auto& server = pair.server;
   client.defer_full_peers();
-  auto server = control_conn::server(server_key);
-  control_conn::received rx;
-  auto hello = client.start();
-  CAF_REQUIRE(hello.ok());
-  CAF_REQUIRE(server.feed(*hello, rx).ok());
-  auto reply = rx.to_send;
-  rx.clear();
-  CAF_REQUIRE(client.feed(reply, rx).ok());
   // A small full map, a delta and a large full map in one stream: fed
   // whole, the small map comes straight from the read (the span form);
   // fed in 1000-byte reads, the large one is assembled (the vector form).
