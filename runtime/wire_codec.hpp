@@ -63,8 +63,8 @@ result<void> decode_into(std::span<const uint8_t> bytes, message& out,
 /// encoded_peers is a full map's peer list left encoded by decode_deferring,
 /// for a node to decode in parts into nodes it reuses. Decoded at once,
 /// 250,000 peers are some 110 MB of fresh memory, a page fault per 4 KB:
-/// on these VMs a quarter of the initial map's apply time
-/// (bench/giant_tailnet). Owns the frame that carries the list.
+/// a quarter of a second where a fault costs ~10 us (bench/giant_tailnet,
+/// initial apply). Owns the frame that carries the list.
 class encoded_peers {
 public:
   /// remaining counts the peers next_part() has not returned yet.
