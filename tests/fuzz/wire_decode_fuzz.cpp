@@ -2,7 +2,8 @@
 // libFuzzer target: arbitrary bytes into the wire decoders (message, both
 // hellos; default and tight limits). An accepted input must be valid msgpack
 // to msgpack-cxx as well (differential check of our reader), and must
-// re-encode to bytes that decode to the same value.
+// re-encode to bytes that decode to the same value; a full map's peer list
+// left encoded and decoded in parts gives the same value and errors.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
@@ -49,6 +50,34 @@ void round_trip(std::span<const uint8_t> bytes, Decode decode_fn) {
   check(wire::encode(*back) == again); // encoding is deterministic
 }
 
+/// deferred_matches_decode: a full map's peer list left encoded
+/// (decode_deferring) and decoded in parts of 3 into reused nodes gives
+/// what decode() gives, and fails exactly when decode() fails.
+void deferred_matches_decode(std::span<const uint8_t> bytes) {
+  auto eager = wire::decode(bytes);
+  std::vector<uint8_t> frame(bytes.begin(), bytes.end());
+  wire::message m;
+  wire::encoded_peers peers;
+  if (!wire::decode_deferring(frame, m, peers).ok()) {
+    check(!eager.ok());
+    return;
+  }
+  std::vector<wire::node> all;
+  std::vector<wire::node> part;
+  while (peers.remaining() > 0) {
+    auto got = peers.next_part(part, 3);
+    if (!got.ok()) {
+      check(!eager.ok() && got.code() == eager.code());
+      check(peers.remaining() == 0);
+      return;
+    }
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  if (auto* r = std::get_if<wire::map_response>(&m); r && r->is_full())
+    r->peers = std::move(all);
+  check(eager.ok() && *eager == m);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -60,6 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   round_trip(bytes, [](std::span<const uint8_t> b) {
     return wire::decode_server_hello(b);
   });
+  deferred_matches_decode(bytes);
   // Tight limits: whatever they accept, the defaults accept too.
   wire::decode_limits tight{8, 2, 16, 32, 5};
   auto small = wire::decode(bytes, tight);
