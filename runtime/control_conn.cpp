@@ -84,7 +84,7 @@ namespace {
 // one read), the vector form takes the frame.
 template <class Frame>
 result<void> decode_message(Frame& frame, bool defer, control_conn::received& out) {
-  auto& m = out.messages.emplace_back();
+  auto& m = out.next_message();
   result<void> ok;
   if (defer) {
     wire::encoded_peers peers;

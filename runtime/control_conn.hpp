@@ -30,12 +30,30 @@ public:
     std::vector<wire::encoded_peers> full_peers;
     std::vector<uint8_t> to_send;  // handshake reply (server)
     bool established = false;      // the handshake completed during this feed
+    /// clear empties the batch; its messages are kept as spares for the
+    /// next ones to be decoded into, so a stream of deltas reuses their
+    /// buffers instead of allocating ~8 blocks per delta.
     void clear() {
+      for (auto& m : messages)
+        if (spares.size() < max_spares)
+          spares.push_back(std::move(m));
       messages.clear();
       full_peers.clear();
       to_send.clear();
       established = false;
     }
+    /// next_message appends a message to decode into: a spare if any.
+    wire::message& next_message() {
+      if (spares.empty())
+        return messages.emplace_back();
+      auto& m = messages.emplace_back(std::move(spares.back()));
+      spares.pop_back();
+      return m;
+    }
+
+  private:
+    static constexpr size_t max_spares = 256;
+    std::vector<wire::message> spares;
   };
 
   static control_conn client(const machine_private_key& self, const machine_public_key& server,

@@ -54,9 +54,10 @@ std::vector<uint8_t> encode(const message& m);
 /// ones are malformed. Every failure bumps counter "wire_decode_rejected".
 result<message> decode(std::span<const uint8_t> bytes, const decode_limits& limits = {});
 
-/// decode_into is decode() into `out`, which must be default-constructed
-/// (a message is 650 bytes: a stream of small deltas pays for every copy).
-/// On failure `out` holds a partial message the caller discards.
+/// decode_into is decode() into `out` (a message is 650 bytes: a stream of
+/// small deltas pays for every copy). `out` may hold an earlier message:
+/// one of the same kind is read over, every field set, and keeps its
+/// buffers. On failure `out` holds a partial message the caller discards.
 result<void> decode_into(std::span<const uint8_t> bytes, message& out,
                          const decode_limits& limits = {});
 

@@ -68,9 +68,13 @@ bool read(wire_cursor& in, int64_t& v, read_ctx& c) {
 bool read(wire_cursor& in, std::string& v, read_ctx& c) {
   vh h;
   if (in.try_str(h.data, h.len)) {
-    // Constructing and moving is cheaper than assign() into the (empty)
-    // field: no _M_replace bookkeeping.
-    v = std::string(reinterpret_cast<const char*>(h.data), h.len);
+    // Into a string with room (a reused message's): assign, no allocation.
+    // Into an empty one, constructing and moving is cheaper than assign():
+    // no _M_replace bookkeeping.
+    if (v.capacity() >= h.len)
+      v.assign(reinterpret_cast<const char*>(h.data), h.len);
+    else
+      v = std::string(reinterpret_cast<const char*>(h.data), h.len);
     return true;
   }
   if (!in.next(h, c)) {

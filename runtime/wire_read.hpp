@@ -67,7 +67,7 @@ bool read(wire_cursor& in, std::optional<T>& v, read_ctx& c) {
     v.reset();
     return true;
   }
-  return read(in, v.emplace(), c);
+  return read(in, v ? *v : v.emplace(), c);
 }
 
 /// open_array opens an array (fast path first) and yields its length.
@@ -94,7 +94,7 @@ inline std::string got_array(uint32_t n) {
 }
 
 /// read(vector) reads an array of T; the count must fit the bytes left at
-/// min_wire_len each before the vector is reserved.
+/// min_wire_len each before the vector is sized.
 template <class T>
 bool read(wire_cursor& in, std::vector<T>& v, read_ctx& c) {
   uint32_t n = 0;
@@ -106,10 +106,11 @@ bool read(wire_cursor& in, std::vector<T>& v, read_ctx& c) {
                   + std::to_string(n * min_wire_len<T>) + " bytes, "
                   + std::to_string(in.remaining()) + " left");
   }
-  v.clear();
-  v.reserve(n);
+  // Elements already there are read over (every reader sets every field),
+  // so a reused message keeps their buffers.
+  v.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
-    if (!read(in, v.emplace_back(), c)) {
+    if (!read(in, v[i], c)) {
       return c.at(size_t{i});
     }
   }

@@ -161,7 +161,9 @@ namespace {
 
 template <class T>
 bool read_body(wire_cursor& in, message& out, const char* name, read_ctx& c) {
-  return read(in, out.emplace<T>(), c) || c.at(name);
+  // A message of the same kind is read over (a reused one keeps its buffers).
+  auto* body = std::get_if<T>(&out);
+  return read(in, body ? *body : out.emplace<T>(), c) || c.at(name);
 }
 
 } // namespace
