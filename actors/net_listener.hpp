@@ -43,7 +43,7 @@ inline constexpr size_t default_max_unaccepted = 16;
 ///    spawn_conn_actor). Any reply (a handler returning nothing is enough)
 ///    or error accepts it. At most `max_unaccepted` requests are
 ///    unanswered at a time; further connections wait in the netstack accept
-///    queue (at most tcp_listener_core::max_pending, then reset and
+///    queue (at most tcp_listener_core::max_pending = 1,024, then reset and
 ///    counted as netstack_tcp_accept_queue_full): the back-pressure of a
 ///    listen backlog.
 ///  - (closed_atom, net_listener_actor, caf::error): the listener ended,

@@ -20,8 +20,13 @@ namespace tf::netstack {
 /// ownership; the last owner's release closes it.
 class tcp_listener_core : public detail::socket_base {
 public:
-  /// max_pending bounds the accept queue; more connections are reset.
-  static constexpr size_t max_pending = 128;
+  /// max_pending bounds the accept queue; more connections are reset and
+  /// counted (netstack_tcp_accept_queue_full). Linux's somaxconn is 4096;
+  /// 128 reset connections of a burst of 1,000 dials whose accepting
+  /// thread (a thread per connection) fell behind under load
+  /// (cross_process_test in CI). Each queued connection may hold up to its
+  /// receive window of data until accepted.
+  static constexpr size_t max_pending = 1024;
 
   /// open_locked listens on `local` (unspecified address = all of the node's
   /// addresses; port 0 = a free port in 10002-19999).

@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "netstack/netstack.hpp"
+#include "netstack/tcp_listener_core.hpp"
+#include "runtime/counters.hpp"
 #include "tests/netstack/stream_util.hpp"
 #include "tests/netstack/switchboard.hpp"
 
@@ -165,6 +167,30 @@ CAF_TEST(stalled_reader_holds_at_most_its_receive_buffer) {
   CAF_CHECK_EQUAL(*n + got.bytes, total);
   CAF_CHECK_EQUAL(got.hash, sent.get());
   CAF_CHECK_EQUAL(stats().rx_buffered, 0u);
+}
+
+CAF_TEST(a_full_accept_queue_resets_the_next_connection_only) {
+  // Nobody accepts: max_pending connections wait, the next one is reset and
+  // counted, and the queued ones are still served once accepted.
+  auto l = listen_tcp(b, {ip_addr{}, 8080});
+  CAF_REQUIRE(l.ok());
+  std::vector<conn> queued;
+  for (size_t i = 0; i < tcp_listener_core::max_pending; ++i) {
+    auto c = dial_tcp(a, {b4, 8080}, after(5s));
+    CAF_REQUIRE(c.ok());
+    queued.push_back(std::move(*c));
+  }
+  auto full = counter_value("netstack_tcp_accept_queue_full");
+  auto extra = dial_tcp(a, {b4, 8080}, after(5s));
+  if (extra) { // the handshake completed before the reset arrived
+    std::vector<uint8_t> buf(4);
+    CAF_CHECK_EQUAL(extra->read(buf, after(5s)).code(), errc::connection_lost);
+  }
+  CAF_CHECK_EQUAL(counter_value("netstack_tcp_accept_queue_full"), full + 1);
+  auto first = l->accept(after(5s));
+  CAF_REQUIRE(first.ok());
+  CAF_REQUIRE(queued.front().write(bytes("hi"), after(5s)).ok());
+  CAF_CHECK_EQUAL(read_string(*first, 2), "hi");
 }
 
 CAF_TEST(reset_gives_clean_error) {
