@@ -28,20 +28,11 @@
 #include "netstack/lwip.hpp"
 #include "netstack/stack_internal.hpp"
 #include "runtime/counters.hpp"
+#include "runtime/sanitizers.hpp"
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool use_arena = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool use_arena = false; // clang
-#else
-constexpr bool use_arena = true;
-#endif
-#else
-constexpr bool use_arena = true;
-#endif
+constexpr bool use_arena = !tf::built_with_asan;
 constexpr size_t block_size = 2048;    // a pbuf header and a 1500-byte packet
 constexpr size_t small_size = 1024;    // up to here glibc's per-thread cache serves well
 constexpr size_t arena_blocks = 8192;  // 16 MiB of address space; pages are touched on use

@@ -11,9 +11,9 @@
 // both wait on that lock (futex calls on both sides; bench/giant_tailnet,
 // pipelined at 250k, means of interleaved runs: 3.4 -> 3.1 us per delta in
 // six pairs, 3.2 -> 2.45 us in four with batched deltas). At most
-// graveyard_max records wait: the release that fills the graveyard frees
-// them itself. Under AddressSanitizer records are freed at once, so a use
-// after the last release is caught.
+// max_dead_peers_waiting records wait: the release that fills the
+// graveyard frees them itself. Under AddressSanitizer records are freed at
+// once, so a use after the last release is caught.
 #include "runtime/peer_intern.hpp"
 
 #include <absl/container/flat_hash_set.h>
@@ -67,8 +67,6 @@ stripe& stripe_for(uint64_t hash) {
   return stripes()[(hash >> 57) % num_stripes];
 }
 
-constexpr size_t graveyard_max = max_dead_peers_waiting;
-
 struct graveyard {
   std::mutex mtx; // guards: dead
   std::vector<const peer_record*> dead;
@@ -115,7 +113,7 @@ void bury(const peer_record* r) {
     peer_record::destroy(r); // no room to wait: free it here
     return;
   }
-  free_dead(graveyard_max);
+  free_dead(max_dead_peers_waiting);
 }
 
 } // namespace

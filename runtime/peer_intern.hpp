@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include "runtime/peer_record.hpp"
+#include "runtime/sanitizers.hpp"
 
 namespace tf {
 
@@ -24,17 +25,7 @@ void release_interned_peer(const peer_record* r) noexcept;
 /// peer_frees_deferred: released records wait to be freed by the interning
 /// thread, at most max_dead_peers_waiting of them; not under
 /// AddressSanitizer, which should see a use after the last release.
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool peer_frees_deferred = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool peer_frees_deferred = false; // clang
-#else
-inline constexpr bool peer_frees_deferred = true;
-#endif
-#else
-inline constexpr bool peer_frees_deferred = true;
-#endif
+inline constexpr bool peer_frees_deferred = !built_with_asan;
 inline constexpr size_t max_dead_peers_waiting = 1024;
 
 /// dead_peers_waiting counts released records not freed yet.

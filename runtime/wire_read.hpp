@@ -93,11 +93,10 @@ inline std::string got_array(uint32_t n) {
   return "got array of " + std::to_string(n);
 }
 
-/// read(vector) reads an array of T; the count must fit the bytes left at
-/// min_wire_len each before the vector is sized.
+/// open_counted_array opens an array of T whose count must fit the bytes
+/// left at min_wire_len each (checked before anything is sized for it).
 template <class T>
-bool read(wire_cursor& in, std::vector<T>& v, read_ctx& c) {
-  uint32_t n = 0;
+bool open_counted_array(wire_cursor& in, uint32_t& n, read_ctx& c) {
   if (!open_array(in, n, c, [] { return std::string{"want array"}; })) {
     return false;
   }
@@ -105,6 +104,16 @@ bool read(wire_cursor& in, std::vector<T>& v, read_ctx& c) {
     return c.fail("truncated input: array of " + std::to_string(n) + " needs at least "
                   + std::to_string(n * min_wire_len<T>) + " bytes, "
                   + std::to_string(in.remaining()) + " left");
+  }
+  return true;
+}
+
+/// read(vector) reads an array of T (open_counted_array).
+template <class T>
+bool read(wire_cursor& in, std::vector<T>& v, read_ctx& c) {
+  uint32_t n = 0;
+  if (!open_counted_array<T>(in, n, c)) {
+    return false;
   }
   // Elements already there are read over (every reader sets every field),
   // so a reused message keeps their buffers.

@@ -110,12 +110,8 @@ bool skip_peers(wire_cursor& in, std::optional<std::vector<node>>& v, read_ctx& 
   if (in.take_nil())
     return true;
   uint32_t n = 0;
-  if (!open_array(in, n, c, [] { return std::string{"want array"}; }))
+  if (!open_counted_array<node>(in, n, c))
     return false;
-  if (n * min_wire_len<node> > in.remaining())
-    return c.fail("truncated input: array of " + std::to_string(n) + " needs at least "
-                  + std::to_string(n * min_wire_len<node>) + " bytes, "
-                  + std::to_string(in.remaining()) + " left");
   span.begin = in.position();
   span.depth = in.depth();
   if (!in.skip(n, c))
