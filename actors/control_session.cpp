@@ -11,16 +11,14 @@
 #include <caf/io/system_messages.hpp>
 #include <caf/response_promise.hpp>
 
-#include <absl/container/flat_hash_map.h>
-
 #include <optional>
 
 #include "actors/atoms.hpp"
+#include "actors/map_fanout.hpp"
 #include "actors/messages.hpp"
 #include "actors/paced_writer.hpp"
 #include "runtime/control_conn.hpp"
 #include "runtime/counters.hpp"
-#include "runtime/map_plan.hpp"
 #include "runtime/tcp_dial.hpp"
 
 namespace tf::actors {
@@ -44,15 +42,8 @@ struct session_state {
   bool connected = false;
   bool registered = false;
   bool stopped = false;
-  uint64_t gen = 0;
   milliseconds backoff{0};
-  absl::flat_hash_map<wire::user_id, profile_ptr> profiles;  // never pruned
-  // Per shard: the profile each user had when last sent to it. Shards never
-  // prune theirs, so a profile is sent to a shard once, not with every
-  // delta (which cost two atomic updates of one cache line per delta,
-  // passed between the session's and the shard's cores).
-  std::vector<absl::flat_hash_map<wire::user_id, profile_ptr>> shard_has;
-  delta_plan plan;  // apply_delta's, reused
+  map_fanout fanout;  // this node's shards: map responses become their messages
   std::vector<caf::response_promise> logout_waiters;
   control_conn::received rx;
   std::vector<uint8_t> tx;
@@ -82,7 +73,9 @@ struct session_state {
   size_t read_size = min_read;
   int failed_handshakes = 0;             // in a row, before `established`
   steady_clock::time_point last_rx;      // liveness
-  std::vector<shard_delta> outgoing;  // per shard: deltas of the current read
+
+  explicit session_state(control_session_config c)
+    : cfg(std::move(c)), fanout(cfg.shards, cfg.credits) {}
 };
 
 using state_ptr = std::shared_ptr<session_state>;
@@ -208,101 +201,13 @@ control_event node_facts(control_event::kind what, wire::map_response& r) {
   return ev;
 }
 
-// sent_to records that `shard` now holds `p`.
-void sent_to(session_state& st, size_t shard, const profile_ptr& p) {
-  st.shard_has[shard][p->id] = p;
-}
-
-// add_profiles_for appends to `out` the profiles of `peers`' users that
-// `shard` does not hold yet (or holds in an older version).
-void add_profiles_for(session_state& st, size_t shard, std::span<const peer_ref> peers,
-                      std::vector<profile_ptr>& out) {
-  auto& has = st.shard_has[shard];
-  for (auto& p : peers) {
-    auto i = st.profiles.find(p->user());
-    if (i == st.profiles.end())
-      continue;
-    auto& held = has[p->user()];
-    if (held.get() == i->second.get())
-      continue;
-    held = i->second;
-    out.push_back(i->second);
-  }
-}
-
-// apply_full sends the shards a full map's peers in parts, decoding them a
-// part at a time into the same nodes (see wire::encoded_peers) while the
-// shards load the parts before. A peer list that turns out malformed midway
-// ends the connection like any bad frame; the parts sent before stay until
-// the next full map's generation replaces them.
-result<void> apply_full(caf::io::broker* self, session_state& st, wire::map_response& r,
-                        wire::encoded_peers& encoded) {
-  TF_COUNTER("map_response_full_rebuild").add();
-  constexpr size_t part_len = 16384;
-  auto n = st.cfg.shards.size();
-  auto gen = ++st.gen;
-  auto total = encoded.remaining();
-  std::vector<size_t> parts(n, 0);
-  size_t num_peers = 0;
-  auto send_part = [&](size_t i, std::vector<peer_ref> part, bool last) {
-    shard_load l;
-    l.seq = r.seq;
-    l.gen = gen;
-    l.part = parts[i]++;
-    l.last = last;
-    l.expected = total / n + 1;
-    add_profiles_for(st, i, part, l.profiles);
-    l.peers = std::move(part);
-    st.cfg.credits[i]->sent();
-    self->send(st.cfg.shards[i], load_atom::value, std::move(l));
-  };
-  std::vector<wire::node> nodes;  // one part's peers, reused
-  while (encoded.remaining() > 0) {
-    if (auto ok = encoded.next_part(nodes, part_len); !ok)
-      return ok;
-    auto plan = plan_full(nodes, n);
-    for (size_t i = 0; i < n; ++i) {
-      num_peers += plan.shards[i].size();
-      send_part(i, std::move(plan.shards[i]), false);
-    }
-  }
-  for (size_t i = 0; i < n; ++i)
-    send_part(i, {}, true);
-  auto ev = node_facts(control_event::kind::netmap, r);
-  ev.num_peers = num_peers;
-  tell_node(self, st, std::move(ev));
-  st.backoff = milliseconds{0};
-  return {};
-}
-
-// flush_shards sends each shard its share of the deltas of one read.
-void flush_shards(caf::io::broker* self, session_state& st) {
-  for (size_t i = 0; i < st.outgoing.size(); ++i) {
-    auto& d = st.outgoing[i];
-    if (!d.batches.empty()) {
-      st.cfg.credits[i]->sent();
-      self->send(st.cfg.shards[i], apply_atom::value, std::move(d));
-    } else if (!d.profiles.empty()) {
-      st.cfg.credits[i]->sent();
-      self->send(st.cfg.shards[i], profiles_atom::value, std::move(d.profiles));
-    }
-    d = shard_delta{};
-  }
-}
-
 // pace_reads stops reading the socket while a shard has a full window of
 // unprocessed messages (back-pressure reaches the server through TCP), and
 // resumes once every shard caught up.
 void pace_reads(caf::io::broker* self, session_state& st) {
   if (!st.connected)
     return;
-  bool stop = false;
-  for (auto& c : st.cfg.credits)
-    if (c->exhausted() && c->try_wait()) {
-      stop = true;
-      break;
-    }
-  if (stop) {
+  if (st.fanout.must_pause()) {
     st.resume_wanted = false;
     if (!st.reads_halted) {
       TF_COUNTER("control_session_reads_paused").add();
@@ -323,37 +228,6 @@ void pace_reads(caf::io::broker* self, session_state& st) {
   }
 }
 
-void apply_delta(caf::io::broker* self, session_state& st, wire::map_response& r,
-                 const std::vector<profile_ptr>& changed) {
-  TF_COUNTER("map_response_handled_incrementally").add();
-  auto n = st.cfg.shards.size();
-  st.outgoing.resize(n);
-  int64_t now = 0; // only "seen now" entries need the clock
-  if (!r.peer_seen_change.empty())
-    now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-  plan_delta_into(r, n, now, st.plan);
-  auto gen = ++st.gen;
-  for (size_t i = 0; i < n; ++i) {
-    auto& out = st.outgoing[i];
-    out.seq = r.seq;
-    // New or changed profiles go to every shard; the users of upserted
-    // peers come from the never-pruned table (a full map carried only the
-    // profiles it needed, and a re-added peer's profile is not resent).
-    for (auto& p : changed) {
-      out.profiles.push_back(p);
-      sent_to(st, i, p);
-    }
-    auto& batch = st.plan.shards[i];
-    if (batch.empty())
-      continue;
-    add_profiles_for(st, i, batch.upserts, out.profiles);
-    batch.gen = gen;
-    out.batches.push_back(std::move(batch));
-  }
-  if (r.self || r.dns || !r.domain.empty())
-    tell_node(self, st, node_facts(control_event::kind::self_changed, r));
-}
-
 // protocol_error ends a connection whose bytes did not make sense.
 void protocol_error(caf::io::broker* self, session_state& st, const failure& err) {
   TF_COUNTER("control_session_protocol_errors").add();
@@ -369,22 +243,23 @@ void on_map_response(caf::io::broker* self, session_state& st, wire::map_respons
                      wire::encoded_peers* full_peers) {
   if (r.keep_alive)
     return;
-  std::vector<profile_ptr> changed;
-  for (auto& p : r.user_profiles) {
-    auto ptr = std::make_shared<const wire::user_profile>(std::move(p));
-    st.profiles[ptr->id] = ptr;
-    changed.push_back(std::move(ptr));
+  if (!r.is_full()) {
+    st.fanout.apply_delta(r);
+    if (r.self || r.dns || !r.domain.empty())
+      tell_node(self, st, node_facts(control_event::kind::self_changed, r));
+    return;
   }
-  if (r.is_full()) {
-    flush_shards(self, st); // earlier deltas of this read go first
-    // control_conn defers every full map's peer list (defer_full_peers).
-    auto ok = full_peers ? apply_full(self, st, r, *full_peers)
-                         : result<void>{make_error(errc::internal, "full map without peers")};
-    if (!ok)
-      protocol_error(self, st, ok.error());
-  } else {
-    apply_delta(self, st, r, changed);
+  // control_conn defers every full map's peer list (defer_full_peers).
+  auto num_peers = full_peers ? st.fanout.apply_full(self, r, *full_peers)
+                              : result<size_t>{make_error(errc::internal, "full map without peers")};
+  if (!num_peers) {
+    protocol_error(self, st, num_peers.error());
+    return;
   }
+  auto ev = node_facts(control_event::kind::netmap, r);
+  ev.num_peers = *num_peers;
+  tell_node(self, st, std::move(ev));
+  st.backoff = milliseconds{0};
 }
 
 void on_register_response(caf::io::broker* self, session_state& st,
@@ -471,7 +346,7 @@ void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>&
   // so they apply one batch while this actor decodes and plans the next.
   for (;;) {
     apply_messages(self, st);
-    flush_shards(self, st);
+    st.fanout.flush(self);
     st.rx.clear(); // a full map's decoded peers are garbage once planned
     if (!st.conn || !st.conn->has_more())
       break;
@@ -532,9 +407,7 @@ caf::behavior session_impl(caf::io::broker* self, state_ptr st) {
 } // namespace
 
 caf::actor spawn_control_session(caf::actor_system& sys, control_session_config cfg) {
-  auto st = std::make_shared<session_state>();
-  st->cfg = std::move(cfg);
-  st->shard_has.resize(st->cfg.shards.size());
+  auto st = std::make_shared<session_state>(std::move(cfg));
   return sys.middleman().spawn_broker(session_impl, std::move(st));
 }
 
