@@ -87,10 +87,13 @@ result<size_t> map_fanout::apply_full(caf::local_actor* self, wire::map_response
     return l;
   };
   size_t num_peers = 0;
+  // One part's peers, decoded into the same nodes part after part, and
+  // freed at the end (16k decoded nodes are ~10 MB: not kept per node).
+  std::vector<wire::node> part;
   while (peers.remaining() > 0) {
-    if (auto ok = peers.next_part(part_, part_len_); !ok)
+    if (auto ok = peers.next_part(part, part_len_); !ok)
       return ok.error();
-    auto plan = plan_full(part_, n);
+    auto plan = plan_full(part, n);
     for (size_t i = 0; i < n; ++i) {
       num_peers += plan.shards[i].size();
       send_part(self, i, part_of(i, std::move(plan.shards[i]), false));

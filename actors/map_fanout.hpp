@@ -87,7 +87,6 @@ private:
   std::vector<absl::flat_hash_map<wire::user_id, profile_ptr>> shard_has_;
   delta_plan plan_;                   // apply_delta's, reused
   std::vector<shard_delta> held_;     // per shard: deltas awaiting flush()
-  std::vector<wire::node> part_;      // apply_full's decoded part, reused
 };
 
 } // namespace tf::actors

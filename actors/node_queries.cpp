@@ -77,7 +77,7 @@ caf::result<peer_hit> lookup_peer(node_pointer self, peer_query q) {
   if (q.kind == peer_query::by::id)
     return self->delegate(shards[shard_of(q.id, shards.size())], lookup_atom::value, q);
   if (q.kind == peer_query::by::name)
-    q.name = lowercase_name(q.name);
+    q.name = magic_dns_fqdn(q.name, self->state.domain);
   if (q.kind == peer_query::by::addr)
     q.addr = q.addr.unmap();
   return gather<peer_hit, peer_hit>(

@@ -36,6 +36,15 @@ std::string lowercase_name(std::string_view name) {
   return out;
 }
 
+std::string magic_dns_fqdn(std::string_view name, std::string_view suffix) {
+  auto out = lowercase_name(name);
+  if (!out.empty() && out.find('.') == std::string::npos && !suffix.empty()) {
+    out += '.';
+    out += lowercase_name(suffix);
+  }
+  return out;
+}
+
 result<void> normalize_node(wire::node& n) {
   if (n.id == 0)
     return reject(n, "node id 0");

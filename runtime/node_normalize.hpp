@@ -25,4 +25,11 @@ result<void> normalize_node(wire::node& n);
 /// lowercase_name returns `name` lowercased without one trailing dot.
 std::string lowercase_name(std::string_view name);
 
+/// magic_dns_fqdn returns the FQDN a name lookup means: `name` lowercased
+/// without its trailing dot, and a single label (a short name) completed
+/// with the tailnet's MagicDNS suffix `suffix` (as Tailscale's name index:
+/// short names exist only for peers in that suffix). Unchanged if `suffix`
+/// is empty.
+std::string magic_dns_fqdn(std::string_view name, std::string_view suffix);
+
 } // namespace tf

@@ -57,10 +57,8 @@ void peer_table::index(const peer_record* r) {
   if (r->has_v6())
     put(by_v6_, r, r->v6_bytes());
   put(by_key_, r, r->key());
-  if (!r->name().empty()) {
+  if (!r->name().empty())
     put(by_fqdn_, r, r->name());
-    put(by_short_, r, r->short_name());
-  }
   for (auto& p : r->extra_addresses())
     if (p.bits == p.addr.bit_len())
       by_extra_addr_[p.addr] = r;
@@ -73,10 +71,8 @@ void peer_table::unindex(const peer_record* r) {
   if (r->has_v6())
     all &= evict(by_v6_, r, r->v6_bytes());
   all &= evict(by_key_, r, r->key());
-  if (!r->name().empty()) {
+  if (!r->name().empty())
     all &= evict(by_fqdn_, r, r->name());
-    all &= evict(by_short_, r, r->short_name());
-  }
   for (auto& p : r->extra_addresses()) {
     if (p.bits != p.addr.bit_len())
       continue;
@@ -96,10 +92,8 @@ void peer_table::prefetch_slots(const peer_record* r) const {
   if (r->has_v6())
     by_v6_.prefetch(r->v6_bytes());
   by_key_.prefetch(r->key());
-  if (!r->name().empty()) {
+  if (!r->name().empty())
     by_fqdn_.prefetch(r->name());
-    by_short_.prefetch(r->short_name());
-  }
 }
 
 void peer_table::prefetch_old(wire::node_id id) {
@@ -182,7 +176,6 @@ void peer_table::begin_load(size_t expected) {
   by_v6_.reserve(expected);
   by_key_.reserve(expected);
   by_fqdn_.reserve(expected);
-  by_short_.reserve(expected);
 }
 
 void peer_table::load(std::vector<peer_ref> peers, uint64_t gen) {
@@ -197,7 +190,6 @@ void peer_table::clear() {
   by_v6_.clear();
   by_key_.clear();
   by_fqdn_.clear();
-  by_short_.clear();
   by_extra_addr_.clear();
   by_id_.clear();
   record_bytes_ = 0;
@@ -232,19 +224,15 @@ const peer_table::entry* peer_table::find_by_key(const node_public_key& k) const
   return i == by_key_.end() ? nullptr : entry_of(*i);
 }
 
-const peer_table::entry* peer_table::find_by_name(std::string_view name) const {
-  if (name.find('.') != std::string_view::npos) {
-    auto i = by_fqdn_.find(name);
-    return i == by_fqdn_.end() ? nullptr : entry_of(*i);
-  }
-  auto i = by_short_.find(name);
-  return i == by_short_.end() ? nullptr : entry_of(*i);
+const peer_table::entry* peer_table::find_by_name(std::string_view fqdn) const {
+  auto i = by_fqdn_.find(fqdn);
+  return i == by_fqdn_.end() ? nullptr : entry_of(*i);
 }
 
 size_t peer_table::index_bytes() const {
   return by_id_.capacity() * (sizeof(std::pair<const wire::node_id, entry>) + 1)
          + set_bytes(by_v4_) + set_bytes(by_v6_) + set_bytes(by_key_)
-         + set_bytes(by_fqdn_) + set_bytes(by_short_)
+         + set_bytes(by_fqdn_)
          + by_extra_addr_.capacity()
              * (sizeof(std::pair<const ip_addr, const peer_record*>) + 1);
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // peer_table: the peers of one node that hash to one shard, with every
-// index a lookup needs (node id, address, node key, FQDN, short name), all
-// updated incrementally. Owned by exactly one peer-map shard actor; not
+// index a lookup needs (node id, address, node key, FQDN), all updated
+// incrementally. A short name is its FQDN in the tailnet's MagicDNS suffix
+// (expanded by the caller, as Tailscale's name index keys short names only
+// for peers in that suffix), so one name index serves both. Owned by exactly one peer-map shard actor; not
 // thread-safe. Never walks all peers except in load(), clear() and
 // for_each() (the full paths).
 //
@@ -94,10 +96,6 @@ struct by_fqdn {
   static std::string_view key(const peer_record& r) { return r.name(); }
   static std::string_view as_key(std::string_view s) { return s; }
 };
-struct by_short {
-  static std::string_view key(const peer_record& r) { return r.short_name(); }
-  static std::string_view as_key(std::string_view s) { return s; }
-};
 
 template <class Proj>
 using record_index
@@ -164,8 +162,9 @@ public:
   const entry* find(wire::node_id id) const;
   const entry* find_by_addr(const ip_addr& a) const;
   const entry* find_by_key(const node_public_key& k) const;
-  /// find_by_name takes an FQDN or a short name, lowercase, no trailing dot.
-  const entry* find_by_name(std::string_view name) const;
+  /// find_by_name takes an FQDN, lowercase, no trailing dot (a short name
+  /// becomes one with magic_dns_fqdn()).
+  const entry* find_by_name(std::string_view fqdn) const;
 
   size_t size() const noexcept { return by_id_.size(); }
 
@@ -199,7 +198,6 @@ private:
   detail::record_index<detail::by_v6> by_v6_;
   detail::record_index<detail::by_key> by_key_;
   detail::record_index<detail::by_fqdn> by_fqdn_;
-  detail::record_index<detail::by_short> by_short_;
   absl::flat_hash_map<ip_addr, const peer_record*> by_extra_addr_;
   uint64_t evictions_skipped_ = 0;
   size_t record_bytes_ = 0;

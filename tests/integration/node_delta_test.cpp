@@ -195,6 +195,23 @@ CAF_TEST(deltas_update_a_real_node_without_a_full_rebuild) {
     CAF_CHECK(by_name.ok());
   }
 
+  CAF_MESSAGE("a short name means a peer in the tailnet's own suffix only");
+  auto shared_in = pick_id(next_free, 0, true);
+  {
+    wire::map_response r;
+    r.peers_changed = {
+      make_peer_with(shared_in, synthetic_v4(shared_in), "web", "other-tailnet.ts.net")};
+    send(std::move(r));
+  }
+  CAF_CHECK(wait_until([&] { return has(shared_in); }, seconds(5)));
+  auto by_fqdn = lc().peer_by_name("Web.Other-Tailnet.ts.net.");
+  CAF_REQUIRE(by_fqdn.ok());
+  CAF_CHECK_EQUAL((*by_fqdn)->id(), shared_in);
+  CAF_CHECK_EQUAL(std::string{to_string(lc().peer_by_name("web").code())}, "not_found");
+  auto own = lc().peer_by_name("PEER-" + std::to_string(first_peer));
+  CAF_REQUIRE(own.ok());
+  CAF_CHECK_EQUAL((*own)->id(), first_peer);
+
   CAF_MESSAGE("a re-added peer gets its user's profile from the full map");
   auto returning = first_peer + 6;
   auto returning_node = make_peer(returning);

@@ -194,15 +194,31 @@ CAF_TEST(patch_produces_new_record_and_reindexes_key) {
 
 CAF_TEST(name_lookup_by_fqdn_and_short_name_with_reuse) {
   peer_table t;
+  auto name = [](std::string_view n) { return magic_dns_fqdn(n, "LargeTailnet.ts.net."); };
   t.upsert(interned(make_peer_with(20, *ip_addr::parse("100.64.0.20"), "build")), 1);
-  CAF_CHECK_EQUAL(id_at(t.find_by_name("build")), 20u);
-  CAF_CHECK_EQUAL(id_at(t.find_by_name("build.largetailnet.ts.net")), 20u);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name(name("build"))), 20u);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name(name("Build.largetailnet.ts.net."))), 20u);
   // A new "build" arrives before the old one leaves.
   t.upsert(interned(make_peer_with(21, *ip_addr::parse("100.64.0.21"), "build")), 2);
   t.remove(20);
-  CAF_CHECK_EQUAL(id_at(t.find_by_name("build")), 21u);
-  CAF_CHECK_EQUAL(id_at(t.find_by_name("build.largetailnet.ts.net")), 21u);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name(name("build"))), 21u);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name(name("build.largetailnet.ts.net"))), 21u);
   CAF_CHECK_EQUAL(id_at(t.find_by_addr(*ip_addr::parse("100.64.0.20"))), 0u);
+  // A peer outside the tailnet's suffix (a shared-in node) is found by its
+  // FQDN only, as in Tailscale: the short name "web" means web.<our suffix>.
+  t.upsert(interned(make_peer_with(22, *ip_addr::parse("100.64.0.22"), "web", "other.ts.net")),
+           3);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name(name("web.other.ts.net"))), 22u);
+  CAF_CHECK_EQUAL(id_at(t.find_by_name(name("web"))), 0u);
+}
+
+CAF_TEST(magic_dns_fqdn_completes_short_names_only) {
+  CAF_CHECK_EQUAL(magic_dns_fqdn("Web", "tail1.ts.net"), "web.tail1.ts.net");
+  CAF_CHECK_EQUAL(magic_dns_fqdn("web.", "Tail1.ts.net."), "web.tail1.ts.net");
+  CAF_CHECK_EQUAL(magic_dns_fqdn("web.other.ts.net", "tail1.ts.net"), "web.other.ts.net");
+  CAF_CHECK_EQUAL(magic_dns_fqdn("WEB.tail1.ts.net.", "tail1.ts.net"), "web.tail1.ts.net");
+  CAF_CHECK_EQUAL(magic_dns_fqdn("web", ""), "web"); // no suffix known yet
+  CAF_CHECK_EQUAL(magic_dns_fqdn("", "tail1.ts.net"), "");
 }
 
 CAF_TEST(full_load_replaces_everything) {
@@ -299,7 +315,7 @@ CAF_TEST(prefetch_is_only_a_hint) {
     auto a = test::synthetic_v4(id);
     CAF_CHECK_EQUAL(id_at(plain.find(id)), id_at(warmed.find(id)));
     CAF_CHECK_EQUAL(id_at(plain.find_by_addr(a)), id_at(warmed.find_by_addr(a)));
-    auto name = "peer-" + std::to_string(id);
+    auto name = "peer-" + std::to_string(id) + "." + test::synthetic_domain;
     CAF_CHECK_EQUAL(id_at(plain.find_by_name(name)), id_at(warmed.find_by_name(name)));
   }
   CAF_CHECK_EQUAL(id_at(warmed.find(3)), 0u);
