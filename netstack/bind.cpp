@@ -10,7 +10,7 @@
 
 #include "netstack/tcp_park.hpp"
 
-#include <absl/container/flat_hash_set.h>
+#include <absl/container/flat_hash_map.h>
 
 namespace tf::netstack::detail {
 
@@ -28,10 +28,10 @@ struct port_key {
   }
 };
 
-// claimed: every (address, port) held by a listener or UDP socket.
-// guards: the core lock.
-absl::flat_hash_set<port_key>& claimed() {
-  static auto& s = *new absl::flat_hash_set<port_key>;
+// claimed: every (address, port) held by a listener or UDP socket, and
+// that socket. guards: the core lock.
+absl::flat_hash_map<port_key, socket_base*>& claimed() {
+  static auto& s = *new absl::flat_hash_map<port_key, socket_base*>;
   return s;
 }
 
@@ -94,12 +94,17 @@ result<void> check_remote(const node_state& n, const ip_endpoint& dst) {
   return {};
 }
 
-bool claim_port_locked(port_kind kind, const ip_addr& addr, uint16_t port) {
-  return claimed().insert({addr, port, kind}).second;
+bool claim_port_locked(port_kind kind, const ip_addr& addr, uint16_t port, socket_base* owner) {
+  return claimed().try_emplace(port_key{addr, port, kind}, owner).second;
+}
+
+socket_base* port_owner_locked(port_kind kind, const ip_addr& addr, uint16_t port) {
+  auto i = claimed().find(port_key{addr, port, kind});
+  return i == claimed().end() ? nullptr : i->second;
 }
 
 void release_port_locked(port_kind kind, const ip_addr& addr, uint16_t port) {
-  claimed().erase({addr, port, kind});
+  claimed().erase(port_key{addr, port, kind});
 }
 
 uint16_t pick_listen_port_locked(node_state& n, const std::vector<const ip_addr_t*>& addrs,
@@ -108,7 +113,7 @@ uint16_t pick_listen_port_locked(node_state& n, const std::vector<const ip_addr_
     uint16_t port = next_in(n.next_listen_port, listen_port_lo, listen_port_hi);
     bool free = true;
     for (const ip_addr_t* a : addrs) {
-      free = free && !claimed().contains({from_lwip(*a), port, kind});
+      free = free && !claimed().contains(port_key{from_lwip(*a), port, kind});
     }
     if (free) {
       return port;
@@ -133,7 +138,7 @@ void bind_udp_locked(udp_pcb* pcb, const ip_addr_t& addr, uint16_t port) {
 bool bind_dial_port_locked(node_state& n, tcp_pcb* pcb, const ip_addr_t& local) {
   for (int tries = dial_port_hi - dial_port_lo + 1; tries > 0; --tries) {
     uint16_t port = next_in(n.next_dial_port, dial_port_lo, dial_port_hi);
-    if (claimed().contains({from_lwip(local), port, port_kind::tcp_listen})) {
+    if (claimed().contains(port_key{from_lwip(local), port, port_kind::tcp_listen})) {
       continue;
     }
     bool used = parked_local_in_use_locked(local, port);

@@ -31,10 +31,12 @@ result<void> check_remote(const node_state& n, const ip_endpoint& dst);
 /// port_kind separates the two port claim tables.
 enum class port_kind : uint8_t { tcp_listen, udp };
 
-/// claim_port_locked reserves (addr, port) for a TCP listener or a UDP
-/// socket; false when taken. Every listening and UDP pcb is ours, so the
-/// table is exact for those. Release with release_port_locked.
-bool claim_port_locked(port_kind kind, const ip_addr& addr, uint16_t port);
+/// claim_port_locked reserves (addr, port) for `owner`, a TCP listener or a
+/// UDP socket; false when taken. Every listening and UDP pcb is ours, so
+/// the table is exact for those. Release with release_port_locked.
+bool claim_port_locked(port_kind kind, const ip_addr& addr, uint16_t port, socket_base* owner);
+/// port_owner_locked is the socket holding (addr, port), or nullptr.
+socket_base* port_owner_locked(port_kind kind, const ip_addr& addr, uint16_t port);
 void release_port_locked(port_kind kind, const ip_addr& addr, uint16_t port);
 
 /// pick_listen_port_locked finds a port in 10002-19999 free on every

@@ -4,10 +4,12 @@
 // exported ip_data (lwIP's ip4_input/ip6_input are never used: they would
 // accept any local address and forward the rest). Runs under the core lock;
 // re-entrant calls (from a sink) are deferred, never recursive.
+#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "netstack/ack_loop.hpp"
+#include "netstack/bind.hpp"
 #include "netstack/core_lock.hpp"
 #include "netstack/icmp_echo.hpp"
 #include "netstack/ip_check.hpp"
@@ -88,10 +90,38 @@ pbuf* copy_to_pbuf(std::span<const uint8_t> pkt) {
   return p;
 }
 
+/// syn_for_full_listener tells whether `pkt` opens a connection (SYN
+/// without ACK) to a listener whose accept queue is full: dropping it makes
+/// the dialer retry later instead of being reset once its handshake
+/// completes (tcp_listener_core::max_pending).
+bool syn_for_full_listener(const ip_view& v, std::span<const uint8_t> pkt) {
+  constexpr uint8_t syn = 0x02, rst = 0x04, ack = 0x10;
+  if (size_t{v.total_len} < size_t{v.header_len} + 20)
+    return false; // lwIP drops it as too short
+  const uint8_t* tcp = pkt.data() + v.header_len;
+  if ((tcp[13] & (syn | rst | ack)) != syn)
+    return false;
+  ip_addr dst;
+  if (v.version == 4) {
+    dst = ip_addr::v4(v.dst[0], v.dst[1], v.dst[2], v.dst[3]);
+  } else {
+    ip_addr::bytes16 b;
+    std::memcpy(b.data(), v.dst, b.size());
+    dst = ip_addr::v6(b);
+  }
+  auto* owner = port_owner_locked(port_kind::tcp_listen, dst, load_be16(tcp + 2));
+  return owner != nullptr && owner->refuses_connections_locked();
+}
+
 // to_lwip_input feeds a TCP or UDP packet (held in `p`, which lwIP takes)
 // to lwIP the way ip4_input/ip6_input would, minus their address
 // acceptance and forwarding.
 void to_lwip_input(const ip_view& v, std::span<const uint8_t> pkt, pbuf* p, bool from_memory) {
+  if (v.protocol == IP_PROTO_TCP && syn_for_full_listener(v, pkt)) {
+    TF_COUNTER("netstack_tcp_syn_dropped_queue_full").add();
+    pbuf_free(p);
+    return;
+  }
   pbuf_realloc(p, v.total_len); // drop link-layer padding
   netif* nif = the_netif();
   ip_data.current_netif = nif;

@@ -20,6 +20,10 @@ public:
   /// peer_gone_locked: the peer at `remote` left the tailnet; connections
   /// to it fail (errc::connection_lost). Default: nothing to do.
   virtual void peer_gone_locked(const ip_addr& remote) { (void)remote; }
+  /// refuses_connections_locked: a listener with no room for another
+  /// connection; IP input then drops SYNs for it (the peer retries), as
+  /// Linux does while an accept queue is full. Default: false.
+  virtual bool refuses_connections_locked() const { return false; }
 };
 
 } // namespace tf::netstack::detail

@@ -120,7 +120,7 @@ tcp_listener_core::open_locked(node_id node, const ip_endpoint& local) {
   n->sockets.insert(l.get());
   for (size_t i = 0; i < addrs->size(); ++i) {
     const ip_addr_t* a = (*addrs)[i];
-    if (!detail::claim_port_locked(detail::port_kind::tcp_listen, from_lwip(*a), port)) {
+    if (!detail::claim_port_locked(detail::port_kind::tcp_listen, from_lwip(*a), port, l.get())) {
       return make_error(errc::invalid_argument,
                         "port " + std::to_string(port) + " is in use on " + from_lwip(*a).to_string());
     }

@@ -20,12 +20,15 @@ namespace tf::netstack {
 /// ownership; the last owner's release closes it.
 class tcp_listener_core : public detail::socket_base {
 public:
-  /// max_pending bounds the accept queue; more connections are reset and
-  /// counted (netstack_tcp_accept_queue_full). Linux's somaxconn is 4096;
-  /// 128 reset connections of a burst of 1,000 dials whose accepting
-  /// thread (a thread per connection) fell behind under load
-  /// (cross_process_test in CI). Each queued connection may hold up to its
-  /// receive window of data until accepted.
+  /// max_pending bounds the accept queue. While it is full, SYNs for the
+  /// listener are dropped and counted (netstack_tcp_syn_dropped_queue_full)
+  /// and the dialer retries after its SYN timeout, as on Linux; a handshake
+  /// already under way when the queue filled is reset and counted
+  /// (netstack_tcp_accept_queue_full). Linux's somaxconn is 4096; 128 reset
+  /// connections of a burst of 1,000 dials whose accepting thread (a thread
+  /// per connection) fell behind under load (cross_process_test in CI).
+  /// Each queued connection may hold up to its receive window of data
+  /// until accepted.
   static constexpr size_t max_pending = 1024;
 
   /// open_locked listens on `local` (unspecified address = all of the node's
@@ -60,6 +63,9 @@ public:
 
   std::condition_variable_any& cv() noexcept { return cv_; }
   void node_gone_locked() override;
+  bool refuses_connections_locked() const override {
+    return !on_accept_ && pending_.size() >= max_pending;
+  }
 
 private:
   tcp_listener_core() = default;

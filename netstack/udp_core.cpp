@@ -57,7 +57,7 @@ result<std::shared_ptr<udp_core>> udp_core::open_locked(node_id node, const ip_e
   n->sockets.insert(u.get());
   for (size_t i = 0; i < addrs->size(); ++i) {
     const ip_addr_t* a = (*addrs)[i];
-    if (!detail::claim_port_locked(detail::port_kind::udp, from_lwip(*a), port)) {
+    if (!detail::claim_port_locked(detail::port_kind::udp, from_lwip(*a), port, u.get())) {
       return make_error(errc::invalid_argument, "UDP port " + std::to_string(port)
                                                   + " is in use on " + from_lwip(*a).to_string());
     }
