@@ -40,6 +40,12 @@ void configure_actor_system(caf::actor_system_config& cfg) {
   set_default("work-stealing.moderate-poll-attempts", size_t{2000});
   set_default("work-stealing.moderate-steal-interval", size_t{64});
   set_default("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  // A readable socket gets one read per event, not reads until EAGAIN: a
+  // control stream's read usually takes all there is, so the second read
+  // was a wasted syscall per delta (perf stat, giant_tailnet no-watcher:
+  // recvfrom 2.0 -> 1.0 per op). epoll is level-triggered, so what is left
+  // is read on the next round; full maps come in reads of up to 1 MiB.
+  set_default("middleman.max-consecutive-reads", size_t{1});
   // CAF's work stealing with idle workers parked on a futex, so a job from
   // the I/O thread costs one wake-up (nodes/scheduler_policy.hpp). A scheduler
   // loaded as a module replaces the one `scheduler.policy` would pick, so
