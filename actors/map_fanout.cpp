@@ -2,29 +2,13 @@
 // map_fanout (see map_fanout.hpp). Runs on the control session broker.
 #include "actors/map_fanout.hpp"
 
-#include <caf/local_actor.hpp>
-#include <caf/mailbox_element.hpp>
-
 #include <chrono>
 
 #include "actors/atoms.hpp"
+#include "actors/send_from.hpp"
 #include "runtime/counters.hpp"
 
 namespace tf::actors {
-
-namespace {
-
-// tell sends `xs` to `shard` as `self` (a shard answers resume_atom to the
-// sender). CAF 0.17's send() lives in the sender mixin of each actor type,
-// not in local_actor; this is its enqueue, for any actor that owns a fanout.
-template <class... Ts>
-void tell(caf::local_actor* self, const peer_shard_actor& shard, Ts&&... xs) {
-  shard->enqueue(caf::make_mailbox_element(self->ctrl(), caf::make_message_id(), {},
-                                           std::forward<Ts>(xs)...),
-                 self->context());
-}
-
-} // namespace
 
 map_fanout::map_fanout(std::vector<peer_shard_actor> shards,
                        std::vector<std::shared_ptr<credit_window>> credits,
@@ -64,7 +48,7 @@ void map_fanout::add_profiles_for(size_t shard, std::span<const peer_ref> peers,
 void map_fanout::send_part(caf::local_actor* self, size_t shard, shard_load part) {
   add_profiles_for(shard, part.peers, part.profiles);
   credits_[shard]->sent();
-  tell(self, shards_[shard], load_atom::value, std::move(part));
+  tell_as(self, shards_[shard], load_atom::value, std::move(part));
 }
 
 result<size_t> map_fanout::apply_full(caf::local_actor* self, wire::map_response& r,
@@ -139,10 +123,10 @@ void map_fanout::flush(caf::local_actor* self) {
     auto& d = held_[i];
     if (!d.batches.empty()) {
       credits_[i]->sent();
-      tell(self, shards_[i], apply_atom::value, std::move(d));
+      tell_as(self, shards_[i], apply_atom::value, std::move(d));
     } else if (!d.profiles.empty()) {
       credits_[i]->sent();
-      tell(self, shards_[i], profiles_atom::value, std::move(d.profiles));
+      tell_as(self, shards_[i], profiles_atom::value, std::move(d.profiles));
     }
     d = shard_delta{};
   }

@@ -333,6 +333,33 @@ CAF_TEST(an_actor_watches_the_bus_through_messages) {
   run();
 }
 
+CAF_TEST(an_awaiting_actor_is_told_once_when_its_peer_becomes_visible) {
+  // (await_atom, id, actor) to the shard that owns the id: answered at once
+  // if the peer is there, else when an upsert brings it, exactly once.
+  load({1});
+  std::vector<wire::node_id> told;
+  auto waiter = sys.spawn(
+    [](caf::event_based_actor*, std::vector<wire::node_id>* out) -> caf::behavior {
+      return {[out](visible_atom, wire::node_id id) { out->push_back(id); }};
+    },
+    &told);
+  auto await = [&](wire::node_id id) {
+    self->send(shards[shard_of(id, num_shards)], await_atom::value, id, waiter);
+    run();
+  };
+  await(1);
+  CAF_CHECK_EQUAL(told, std::vector<wire::node_id>{1});
+  await(7);
+  await(7);
+  CAF_CHECK_EQUAL(told.size(), 1u); // not there yet
+  delta(upsert({tf::test::make_peer(7)}));
+  CAF_CHECK_EQUAL(told, (std::vector<wire::node_id>{1, 7, 7}));
+  delta(upsert({tf::test::make_peer(7)})); // a change: nobody waits any more
+  CAF_CHECK_EQUAL(told.size(), 3u);
+  anon_send_exit(waiter, caf::exit_reason::user_shutdown);
+  run();
+}
+
 CAF_TEST(an_actor_that_holds_its_notifies_lags_and_is_closed) {
   load({1});
   auto& box = inboxes.emplace_back();
