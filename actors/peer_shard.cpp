@@ -11,7 +11,6 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
-#include "actors/send_from.hpp"
 #include "runtime/bus_interest.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/peer_table.hpp"
@@ -121,7 +120,7 @@ void wake_awaiters(shard_pointer self, wire::node_id id) {
   if (i == st.awaiting.end())
     return;
   for (auto& a : i->second)
-    tell_anon(self, a, visible_atom::value, id);
+    caf::anon_send(a, visible_atom::value, id);
   st.awaiting.erase(i);
 }
 
@@ -293,7 +292,7 @@ peer_shard_actor::behavior_type peer_shard_impl(shard_pointer self, size_t index
     },
     [=](await_atom, wire::node_id id, const caf::actor& who) {
       if (self->state.table.find(id))
-        tell_anon(self, who, visible_atom::value, id);
+        caf::anon_send(who, visible_atom::value, id);
       else
         self->state.awaiting[id].push_back(who);
     },

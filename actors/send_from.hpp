@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// Sending from inside an actor without going through its typed send(): as
-// the actor (tell_as) or anonymously (tell_anon), always with the sending
-// actor's execution context. That context matters: CAF 0.17 schedules a
-// receiver that a worker woke onto that same worker, but a message with no
-// context (caf::anon_send) hands the receiver to the scheduler, which picks
-// a worker round robin -- often a parked one on the other vCPU, a wake-up
-// of ~7 us on these machines (perf sched timehist of bench/giant_tailnet).
+// tell_as: a send from inside any actor, as that actor and from its
+// execution context, for code that holds a caf::local_actor* (CAF 0.17's
+// send() lives in each actor type's sender mixin, not in local_actor).
 // Call only from the actor `self` while it runs.
+//
+// The context decides where an idle receiver runs next: with it, on the
+// sender's worker; without it (caf::anon_send), on a worker the scheduler
+// picks. Keeping answers on the sender's worker was measured for the
+// shards' visible answers and the watchers' forwarded notifies (halving
+// futex calls per giant_tailnet op): within noise on two vCPUs but 3-5 us
+// slower per op on one vCPU (16 of 16 interleaved medians), so those still
+// use caf::anon_send.
 #pragma once
 
 #include <caf/local_actor.hpp>
@@ -18,21 +22,11 @@
 namespace tf::actors {
 
 /// tell_as sends `xs` to `dest` with `self` as the sender (the receiver may
-/// answer it). Unlike send(), it takes any local actor and any handle.
+/// answer it).
 template <class Handle, class... Ts>
 void tell_as(caf::local_actor* self, const Handle& dest, Ts&&... xs) {
   if (dest)
     dest->enqueue(caf::make_mailbox_element(self->ctrl(), caf::make_message_id(), {},
-                                            std::forward<Ts>(xs)...),
-                  self->context());
-}
-
-/// tell_anon sends `xs` to `dest` without a sender (nobody answers), like
-/// caf::anon_send, but scheduled like a send from `self`.
-template <class Handle, class... Ts>
-void tell_anon(caf::local_actor* self, const Handle& dest, Ts&&... xs) {
-  if (dest)
-    dest->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
                                             std::forward<Ts>(xs)...),
                   self->context());
 }
