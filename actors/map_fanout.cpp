@@ -55,7 +55,7 @@ result<size_t> map_fanout::apply_full(caf::local_actor* self, wire::map_response
                                       wire::encoded_peers& peers) {
   TF_COUNTER("map_response_full_rebuild").add();
   flush(self);  // earlier deltas of the same read go first
-  take_profiles(r);  // a full map's go with the peers that need them
+  take_profiles(r);  // each reaches a shard with the first of its peers there
   auto n = shards_.size();
   auto gen = ++gen_;
   auto expected = peers.remaining() / n + 1;
