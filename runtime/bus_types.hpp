@@ -38,8 +38,10 @@ inline bool wants_peer_changes(watch_mask m) {
   return (m & (notify_peer_changes | notify_peer_patches)) != 0;
 }
 
-/// interest narrows a watcher to some peers: by name (FQDN or short name,
-/// lowercase) or by tag. Empty lists mean every peer.
+/// interest narrows a watcher to some peers: by name (an FQDN, or a short
+/// name, which matches the first label of a peer's name in any suffix:
+/// wider than a lookup, where a short name means the tailnet's own suffix)
+/// or by tag, lowercase. Empty lists mean every peer.
 struct interest {
   std::vector<std::string> peers;
   std::vector<std::string> tags;
