@@ -98,9 +98,9 @@ wire::map_response upsert(std::initializer_list<wire::node_id> ids) {
   return r;
 }
 
-/// encode_full returns a full map of `peers` left encoded, as the control
-/// connection hands it over; `r` gets the rest of the message.
-wire::encoded_peers encode_full(const std::vector<uint8_t>& frame, wire::map_response& r) {
+/// deferred_peers decodes a full map's `frame` as the control connection
+/// does: the peer list stays encoded (returned), `r` gets the rest.
+wire::encoded_peers deferred_peers(const std::vector<uint8_t>& frame, wire::map_response& r) {
   wire::message m;
   wire::encoded_peers peers;
   CAF_REQUIRE(wire::decode_deferring(std::span<const uint8_t>{frame}, m, peers).ok());
@@ -202,7 +202,7 @@ CAF_TEST(a_full_map_reaches_every_shard_in_ordered_parts_of_one_generation) {
     ids.push_back(id);
   auto frame = full_map_frame(ids, user(test::synthetic_user, "fleet@example.com"));
   wire::map_response r;
-  auto peers = encode_full(frame, r);
+  auto peers = deferred_peers(frame, r);
   auto sent = fan.apply_full(self.ptr(), r, peers);
   CAF_REQUIRE(sent.ok());
   CAF_CHECK_EQUAL(*sent, ids.size());
@@ -252,7 +252,7 @@ CAF_TEST(a_malformed_peer_midway_fails_after_the_parts_before_it) {
     at(root, {body, mr_peers, 4, 11}) = msgpack::object(uint64_t{5});
   });
   wire::map_response r;
-  auto peers = encode_full(frame, r);
+  auto peers = deferred_peers(frame, r);
   auto sent = fan.apply_full(self.ptr(), r, peers);
   CAF_REQUIRE(!sent.ok());
   CAF_CHECK_EQUAL(sent.error().code, errc::malformed_message);
