@@ -51,6 +51,10 @@ struct row {
   double bytes_per_peer = 0;
   double index_bytes_per_peer = 0;
   double seed_us = -1;
+  // tcp-floor only: the medians of its two halves, measured before and
+  // after the size's variants (a gap shows the machine changed state).
+  double floor_before_us = -1;
+  double floor_after_us = -1;
 };
 
 struct options {
@@ -198,11 +202,12 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
     }
     rows.push_back(r);
   };
-  auto floor_samples = tcp_ping_pong(floor_len, floor_ops / 2, 200);
+  auto before = tcp_ping_pong(floor_len, floor_ops / 2, 200);
   for (auto v : {variant::no_watcher, variant::bus_watcher, variant::pipelined})
     if (opt.wants(v))
       run(v, opt.ops);
   auto after = tcp_ping_pong(floor_len, floor_ops - floor_ops / 2, 200);
+  auto floor_samples = before;
   floor_samples.insert(floor_samples.end(), after.begin(), after.end());
   if (opt.wants(variant::full_rebuild))
     run(variant::full_rebuild, opt.full_rebuild_ops);
@@ -210,6 +215,8 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
   floor.n = n;
   floor.variant = "tcp-floor";
   floor.ops = floor_ops;
+  floor.floor_before_us = percentile(before, 50);
+  floor.floor_after_us = percentile(after, 50);
   floor.median_us = percentile(floor_samples, 50);
   floor.p99_us = percentile(floor_samples, 99);
   floor.initial_apply_ms = initial_ms;
@@ -234,6 +241,10 @@ void print_json(const row& r) {
                    {"index_bytes_per_peer", r.index_bytes_per_peer}};
   if (r.seed_us >= 0)
     j["seed_us"] = r.seed_us;
+  if (r.floor_before_us >= 0) {
+    j["floor_before_us"] = r.floor_before_us;
+    j["floor_after_us"] = r.floor_after_us;
+  }
   std::cout << j.dump() << std::endl;
 }
 
@@ -254,6 +265,11 @@ void print_table(const std::vector<row>& rows) {
                 floor > 0 ? r.median_us / floor : 0.0, seed, r.initial_apply_ms,
                 r.bytes_per_peer);
   }
+  std::printf("\ntcp-floor halves (median us, before / after each size's variants):");
+  for (auto& r : rows)
+    if (r.floor_before_us >= 0)
+      std::printf("  %zu: %.1f / %.1f", r.n, r.floor_before_us, r.floor_after_us);
+  std::printf("\n");
 }
 
 } // namespace
