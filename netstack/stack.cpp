@@ -228,6 +228,7 @@ result<node_id> add_node_locked(node_options&& opts) {
     t.by_v6.emplace(opts.v6, n.get());
   }
   n->sink = std::move(opts.output);
+  n->in_memory_to = std::move(opts.in_memory_to);
   t.by_v4.emplace(raw_v4(opts.v4.bytes().data()), n.get());
   node_id id = n->id;
   t.nodes.emplace(id, std::move(n));

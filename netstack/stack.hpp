@@ -35,6 +35,13 @@ struct node_options {
   ip_addr v6;
   /// output receives the node's outbound packets. Required.
   output_sink output;
+  /// in_memory_to, if set, tells whether `output` hands the node's packets
+  /// to `remote` to a node of this process in memory (deliver_in_memory).
+  /// A blocking conn's first write asks it once: such a peer gets lwIP's
+  /// 64 KiB send buffer, not the widened one a wire needs (in memory the
+  /// round trip is microseconds; see tcp_core::widen_send_buffer_locked).
+  /// Called under the core lock; must not block.
+  std::function<bool(const ip_addr& remote)> in_memory_to;
 };
 
 /// mtu is the IP MTU of every node (Tailscale's default): TCP MSS 1240

@@ -24,6 +24,7 @@ struct node_state {
   ip_addr_t lw_v4{};
   ip_addr_t lw_v6{};
   output_sink sink;
+  std::function<bool(const ip_addr&)> in_memory_to;  // see node_options
   uint16_t next_listen_port = 10002; // port-0 listeners: 10002..19999
   uint16_t next_dial_port = 49152;   // outgoing connections: 49152..65535
   absl::flat_hash_set<socket_base*> sockets;

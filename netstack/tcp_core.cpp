@@ -253,7 +253,11 @@ void tcp_core::widen_send_buffer_locked() {
   if (pcb_ == nullptr || wide_send_ || phase_ != phase::open) {
     return;
   }
-  wide_send_ = true;
+  wide_send_ = true; // decided once, either way
+  if (node_ != nullptr && node_->in_memory_to && node_->in_memory_to(remote_.addr)) {
+    TF_COUNTER("netstack_tcp_send_buffer_kept_in_memory").add();
+    return;
+  }
   // snd_buf counts free send-buffer bytes; lwIP adds acked bytes back
   // without a cap, so raising it once raises the buffer for good. Its
   // segment limit (TCP_SND_QUEUELEN, 180) still bounds it: 223 KB at the

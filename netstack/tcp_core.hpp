@@ -124,7 +124,11 @@ public:
   void set_receive_buffer_locked(size_t bytes);
   /// widen_send_buffer_locked raises the send buffer from lwIP's 64 KiB
   /// (TCP_SND_BUF) to wide_send_buffer, once: a stream then keeps a wide
-  /// window's worth of data in flight.
+  /// window's worth of data in flight. Not for a peer the node's sink hands
+  /// packets to in memory (node_options::in_memory_to): there the round trip
+  /// is microseconds, and half as many segments in flight means half the
+  /// unacked list that lwIP's tcp_output walks on every call (in-process
+  /// throughput: see bench/throughput in the README).
   void widen_send_buffer_locked();
   /// write_locked queues up to writable_locked() bytes and sends them.
   size_t write_locked(std::span<const uint8_t> data);

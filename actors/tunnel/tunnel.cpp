@@ -320,6 +320,9 @@ result<attachment> udp_tunnel::attach(node_binding b) {
       t->impl_->push_packet(id_box->load(std::memory_order_relaxed), pkt);
     }
   };
+  // The sink above hands these peers' packets over in memory (the netstack
+  // sizes their connections' send buffers for that).
+  opts.in_memory_to = [routes](const ip_addr& remote) { return routes->to.contains(remote); };
   auto sid = netstack::add_node(std::move(opts));
   if (!sid) {
     return sid.error();

@@ -2,9 +2,11 @@
 // switchboard: the in-memory link between nodes of the shared stack (the
 // netstack link double). Each node's sink looks the destination up and
 // queues a copy; a pump thread delivers queue batches with deliver_batch
-// (or, direct = true, the sink calls deliver() itself). Packets for unknown
-// addresses vanish (a black hole). Sinks run under the core lock and only
-// take the switchboard's mutexes. Used by tests/netstack and bench/.
+// (or, direct, the sink calls deliver() itself; or, in_memory, it calls
+// deliver_in_memory() and tells the nodes so, as the tunnel's in-process
+// routes do). Packets for unknown addresses vanish (a black hole). Sinks run
+// under the core lock and only take the switchboard's mutexes. Used by
+// tests/netstack and bench/.
 #pragma once
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
@@ -27,11 +30,14 @@ namespace tf::netstack::testing {
 
 class switchboard {
 public:
-  explicit switchboard(bool direct = false) : direct_(direct) {
-    if (!direct_) {
+  enum class delivery { pumped, direct, in_memory };
+
+  explicit switchboard(delivery how = delivery::pumped) : how_(how) {
+    if (how_ == delivery::pumped) {
       pump_ = std::thread([this] { run(); });
     }
   }
+  explicit switchboard(bool direct) : switchboard(direct ? delivery::direct : delivery::pumped) {}
 
   ~switchboard() {
     for (auto id : ids_) {
@@ -53,6 +59,12 @@ public:
     opts.v4 = v4;
     opts.v6 = v6;
     opts.output = [this](std::span<const uint8_t> pkt) { route(pkt); };
+    if (how_ == delivery::in_memory) {
+      opts.in_memory_to = [this](const ip_addr& remote) {
+        std::shared_lock<std::shared_mutex> g(routes_mu_);
+        return trusted.load() && routes_.contains(remote);
+      };
+    }
     auto id = add_node(std::move(opts));
     if (id) {
       std::unique_lock<std::shared_mutex> g(routes_mu_);
@@ -71,6 +83,13 @@ public:
     routes_.erase(a);
   }
 
+  /// tap sees every packet a sink routes (under the core lock). Set it
+  /// before any traffic.
+  std::function<void(std::span<const uint8_t>)> tap;
+  /// trusted: in_memory mode tells nodes their peers take packets in memory
+  /// (they may skip checksums); false makes them sum as for a wire.
+  std::atomic<bool> trusted{true};
+
   std::atomic<uint64_t> packets{0};
   std::atomic<uint64_t> black_holed{0};
   /// delivered / deliver_ns: packets the pump handed to the stack and the
@@ -81,6 +100,9 @@ public:
 private:
   void route(std::span<const uint8_t> pkt) {
     ++packets;
+    if (tap) {
+      tap(pkt);
+    }
     ip_addr dst;
     if ((pkt[0] >> 4) == 4 && pkt.size() >= 20) {
       dst = ip_addr::v4(pkt[16], pkt[17], pkt[18], pkt[19]);
@@ -99,8 +121,12 @@ private:
       ++black_holed;
       return;
     }
-    if (direct_) {
+    if (how_ == delivery::direct) {
       deliver(to, pkt);
+      return;
+    }
+    if (how_ == delivery::in_memory) {
+      deliver_in_memory(to, pkt);
       return;
     }
     bool first = false;
@@ -139,7 +165,7 @@ private:
     }
   }
 
-  bool direct_;
+  delivery how_;
   std::vector<node_id> ids_;
   // guards: routes_ (read by sinks under the core lock).
   std::shared_mutex routes_mu_;
@@ -176,7 +202,9 @@ struct node_pair {
   ip_addr a4, a6, b4, b6;
 
   explicit node_pair(uint32_t base, bool direct = false)
-    : sb(direct), a4(v4(base + 1)), a6(v6(base + 1)), b4(v4(base + 2)), b6(v6(base + 2)) {
+    : node_pair(base, direct ? switchboard::delivery::direct : switchboard::delivery::pumped) {}
+  node_pair(uint32_t base, switchboard::delivery how)
+    : sb(how), a4(v4(base + 1)), a6(v6(base + 1)), b4(v4(base + 2)), b6(v6(base + 2)) {
     auto x = sb.add(a4, a6);
     auto y = sb.add(b4, b6);
     if (!x.ok() || !y.ok()) {

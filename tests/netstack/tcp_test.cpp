@@ -347,3 +347,25 @@ CAF_TEST(direct_delivery_from_the_sink) {
   fixture f{true}; // sinks call deliver() under the core lock: deferred, not recursive
   echo_test(f, f.b4, 8u << 20);
 }
+
+CAF_TEST(a_peer_in_memory_keeps_the_narrow_send_buffer) {
+  // A blocking conn widens its send buffer on its first write, unless the
+  // node's sink hands the peer's packets over in memory (in_memory_to).
+  for (bool in_memory : {true, false}) {
+    CAF_MESSAGE("case " << (in_memory ? "in memory" : "a wire"));
+    node_pair f{0x3d00, in_memory ? switchboard::delivery::in_memory
+                                  : switchboard::delivery::direct};
+    auto l = listen_tcp(f.b, {ip_addr{}, 9});
+    CAF_REQUIRE(l.ok());
+    auto c = dial_tcp(f.a, {f.b4, 9}, after(5s));
+    CAF_REQUIRE(c.ok());
+    auto s = l->accept(after(5s));
+    CAF_REQUIRE(s.ok());
+    auto kept = counter_value("netstack_tcp_send_buffer_kept_in_memory");
+    CAF_REQUIRE(c->write(bytes("ping"), after(5s)).ok());
+    CAF_REQUIRE(c->write(bytes("pong"), after(5s)).ok()); // decided once
+    CAF_CHECK_EQUAL(read_string(*s, 8), "pingpong");
+    CAF_CHECK_EQUAL(counter_value("netstack_tcp_send_buffer_kept_in_memory"),
+                    kept + (in_memory ? 1 : 0));
+  }
+}
