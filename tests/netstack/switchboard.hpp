@@ -14,7 +14,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
@@ -62,7 +61,7 @@ public:
     if (how_ == delivery::in_memory) {
       opts.in_memory_to = [this](const ip_addr& remote) {
         std::shared_lock<std::shared_mutex> g(routes_mu_);
-        return trusted.load() && routes_.contains(remote);
+        return routes_.contains(remote);
       };
     }
     auto id = add_node(std::move(opts));
@@ -83,13 +82,6 @@ public:
     routes_.erase(a);
   }
 
-  /// tap sees every packet a sink routes (under the core lock). Set it
-  /// before any traffic.
-  std::function<void(std::span<const uint8_t>)> tap;
-  /// trusted: in_memory mode tells nodes their peers take packets in memory
-  /// (they may skip checksums); false makes them sum as for a wire.
-  std::atomic<bool> trusted{true};
-
   std::atomic<uint64_t> packets{0};
   std::atomic<uint64_t> black_holed{0};
   /// delivered / deliver_ns: packets the pump handed to the stack and the
@@ -100,9 +92,6 @@ public:
 private:
   void route(std::span<const uint8_t> pkt) {
     ++packets;
-    if (tap) {
-      tap(pkt);
-    }
     ip_addr dst;
     if ((pkt[0] >> 4) == 4 && pkt.size() >= 20) {
       dst = ip_addr::v4(pkt[16], pkt[17], pkt[18], pkt[19]);
