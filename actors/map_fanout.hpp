@@ -39,8 +39,6 @@ public:
              std::vector<std::shared_ptr<credit_window>> credits,
              size_t part_len = default_part_len);
 
-  size_t num_shards() const noexcept { return shards_.size(); }
-
   /// apply_full sends every shard the peers of full map `r`, decoding
   /// `peers` a part at a time into the same nodes while the shards load
   /// the parts before; the last part of each shard says so. Deltas held

@@ -43,9 +43,9 @@ inline constexpr size_t default_max_unaccepted = 16;
 ///    spawn_conn_actor). Any reply (a handler returning nothing is enough)
 ///    or error accepts it. At most `max_unaccepted` requests are
 ///    unanswered at a time; further connections wait in the netstack accept
-///    queue (at most tcp_listener_core::max_pending = 1,024, then reset and
-///    counted as netstack_tcp_accept_queue_full): the back-pressure of a
-///    listen backlog.
+///    queue (at most tcp_listener_core::max_pending = 1,024; while it is
+///    full, new SYNs are dropped and the dialers retry): the back-pressure
+///    of a listen backlog.
 ///  - (closed_atom, net_listener_actor, caf::error): the listener ended,
 ///    exactly once: empty (ok) after close_atom, errc::closed "node
 ///    removed" when its node left. The actor then ends; conn actors it

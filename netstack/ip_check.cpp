@@ -127,4 +127,25 @@ uint16_t inet_fold(uint32_t sum) {
   return static_cast<uint16_t>(~sum & 0xffff);
 }
 
+namespace {
+
+ip_addr addr_at(const uint8_t* p, size_t len) {
+  if (len == 4) {
+    return ip_addr::v4(p[0], p[1], p[2], p[3]);
+  }
+  ip_addr::bytes16 b;
+  std::memcpy(b.data(), p, 16);
+  return ip_addr::v6(b);
+}
+
+} // namespace
+
+ip_addr ip_view::src_addr() const {
+  return addr_at(src, addr_len());
+}
+
+ip_addr ip_view::dst_addr() const {
+  return addr_at(dst, addr_len());
+}
+
 } // namespace tf::netstack

@@ -8,6 +8,8 @@
 #include <span>
 #include <string_view>
 
+#include "runtime/ip.hpp"
+
 namespace tf::netstack {
 
 /// ip_drop names why an inbound packet was refused (none: it is fine).
@@ -36,6 +38,9 @@ struct ip_view {
   const uint8_t* src = nullptr; // 4 or 16 bytes
   const uint8_t* dst = nullptr; // 4 or 16 bytes
   size_t addr_len() const noexcept { return version == 4 ? 4 : 16; }
+  /// src_addr and dst_addr copy the addresses out.
+  ip_addr src_addr() const;
+  ip_addr dst_addr() const;
 };
 
 /// check_ip_packet validates `pkt` (version, lengths, IPv4 header checksum,

@@ -4,7 +4,6 @@
 // exported ip_data (lwIP's ip4_input/ip6_input are never used: they would
 // accept any local address and forward the rest). Runs under the core lock;
 // re-entrant calls (from a sink) are deferred, never recursive.
-#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -101,15 +100,7 @@ bool syn_for_full_listener(const ip_view& v, std::span<const uint8_t> pkt) {
   const uint8_t* tcp = pkt.data() + v.header_len;
   if ((tcp[13] & (syn | rst | ack)) != syn)
     return false;
-  ip_addr dst;
-  if (v.version == 4) {
-    dst = ip_addr::v4(v.dst[0], v.dst[1], v.dst[2], v.dst[3]);
-  } else {
-    ip_addr::bytes16 b;
-    std::memcpy(b.data(), v.dst, b.size());
-    dst = ip_addr::v6(b);
-  }
-  auto* owner = port_owner_locked(port_kind::tcp_listen, dst, load_be16(tcp + 2));
+  auto* owner = port_owner_locked(port_kind::tcp_listen, v.dst_addr(), load_be16(tcp + 2));
   return owner != nullptr && owner->refuses_connections_locked();
 }
 

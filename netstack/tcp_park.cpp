@@ -76,15 +76,6 @@ void sweep(void*) {
   sys_timeout(park_sweep_ms, sweep, nullptr);
 }
 
-ip_addr addr_at(const uint8_t* p, size_t len) {
-  if (len == 4) {
-    return ip_addr::v4(p[0], p[1], p[2], p[3]);
-  }
-  ip_addr::bytes16 b;
-  std::memcpy(b.data(), p, 16);
-  return ip_addr::v6(b);
-}
-
 } // namespace
 
 void start_park_sweeper() {
@@ -113,8 +104,7 @@ void unpark_for_segment_locked(const ip_view& v, std::span<const uint8_t> pkt) {
     return;
   }
   const uint8_t* tcp = pkt.data() + v.header_len;
-  park_key k{{addr_at(v.dst, v.addr_len()), load_be16(tcp + 2)},
-             {addr_at(v.src, v.addr_len()), load_be16(tcp)}};
+  park_key k{{v.dst_addr(), load_be16(tcp + 2)}, {v.src_addr(), load_be16(tcp)}};
   auto i = ix.by_tuple.find(k);
   if (i == ix.by_tuple.end()) {
     return;

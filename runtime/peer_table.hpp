@@ -3,9 +3,9 @@
 // index a lookup needs (node id, address, node key, FQDN), all updated
 // incrementally. A short name is its FQDN in the tailnet's MagicDNS suffix
 // (expanded by the caller, as Tailscale's name index keys short names only
-// for peers in that suffix), so one name index serves both. Owned by exactly one peer-map shard actor; not
-// thread-safe. Never walks all peers except in load(), clear() and
-// for_each() (the full paths).
+// for peers in that suffix), so one name index serves both. Owned by
+// exactly one peer-map shard actor; not thread-safe. Never walks all peers
+// except in load(), clear() and for_each() (the full paths).
 //
 // Index eviction is conditional: removing a peer drops an index entry only
 // if that entry still points at the peer, because control may hand an
