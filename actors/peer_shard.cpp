@@ -11,6 +11,7 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
+#include "actors/send_from.hpp"
 #include "runtime/bus_interest.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/peer_table.hpp"
@@ -120,7 +121,7 @@ void wake_awaiters(shard_pointer self, wire::node_id id) {
   if (i == st.awaiting.end())
     return;
   for (auto& a : i->second)
-    caf::anon_send(a, visible_atom::value, id);
+    tell_as(self, a, visible_atom::value, id);
   st.awaiting.erase(i);
 }
 

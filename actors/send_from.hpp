@@ -5,12 +5,13 @@
 // Call only from the actor `self` while it runs.
 //
 // The context decides where an idle receiver runs next: with it, on the
-// sender's worker; without it (caf::anon_send), on a worker the scheduler
-// picks. Keeping answers on the sender's worker was measured for the
-// shards' visible answers and the watchers' forwarded notifies (halving
-// futex calls per giant_tailnet op): within noise on two vCPUs but 3-5 us
-// slower per op on one vCPU (16 of 16 interleaved medians), so those still
-// use caf::anon_send.
+// sender's worker, right after the sender; without it (caf::anon_send), on
+// a worker the scheduler picks, which may have to be woken. The shards'
+// visible answers and the watchers' forwarded notifies use it: since the
+// I/O thread spins (nodes/spinning_multiplexer.hpp), a parked worker is
+// what is left to wake, and giant_tailnet's op on two vCPUs took 3-5 us
+// less with it. (On one vCPU it cost 2-4 us while the scheduler had a
+// second worker there to wake in turn; it has one worker per usable CPU.)
 #pragma once
 
 #include <caf/local_actor.hpp>

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <deque>
 
+#include "actors/send_from.hpp"
+
 namespace tf::actors {
 
 namespace {
@@ -18,6 +20,7 @@ namespace {
 struct watcher_state {
   static inline const char* name = "tf.watcher";
 
+  caf::local_actor* self = nullptr;  // the watcher, for sends from its context
   watch_sink sink;
   std::shared_ptr<bus::watch_flow> flow;
   bool have_header = false;
@@ -37,8 +40,8 @@ struct watcher_state {
   // (callback), by the sink (queue) or by the receiver's ticket (actor).
   void deliver(bus::notify&& n, bool holds_slot) {
     if (sink.forward_to) {
-      caf::anon_send(sink.forward_to, notify_atom::value, std::move(n),
-                     holds_slot ? bus::flow_ticket{flow} : bus::flow_ticket{});
+      tell_as(self, sink.forward_to, notify_atom::value, std::move(n),
+              holds_slot ? bus::flow_ticket{flow} : bus::flow_ticket{});
       return;
     }
     sink.deliver(std::move(n), holds_slot);
@@ -68,6 +71,7 @@ using watcher_pointer = watcher_actor::stateful_pointer<watcher_state>;
 
 watcher_actor::behavior_type watcher_impl(watcher_pointer self, watch_sink sink,
                                           std::shared_ptr<bus::watch_flow> flow) {
+  self->state.self = self;
   self->state.sink = std::move(sink);
   self->state.flow = std::move(flow);
   if (auto& to = self->state.sink.forward_to) {

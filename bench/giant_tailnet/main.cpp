@@ -25,6 +25,7 @@
 #include "nodes/actor_system_setup.hpp"
 #include "nodes/local_client.hpp"
 #include "nodes/server.hpp"
+#include "nodes/spinning_multiplexer.hpp"
 #include "runtime/control_conn.hpp"
 #include "runtime/peer_intern.hpp"
 #include "runtime/wire_codec.hpp"
@@ -288,6 +289,9 @@ int main(int argc, char** argv) {
   app.add_option("--shards", opt.shards, "peer-map shards of the node")->capture_default_str();
   app.add_flag("--json", opt.json, "one JSON object per line");
   app.add_option("--variants", opt.variants, "variants to run (default: all)")->delimiter(',');
+  long io_spin_us = -1;
+  app.add_option("--io-spin-us", io_spin_us,
+                 "how long the I/O thread polls before it sleeps (default: tailfleet's)");
   std::vector<std::string> caf_args;
   app.add_option("--caf", caf_args, "CAF options, e.g. --caf=--scheduler.max-threads=2");
   CLI11_PARSE(app, argc, argv);
@@ -300,6 +304,8 @@ int main(int argc, char** argv) {
     if (auto err = cfg.parse(static_cast<int>(args.size()), args.data()))
       std::cerr << "bad CAF option\n";
   }
+  if (io_spin_us >= 0)
+    tf::set_io_spin(cfg, caf::timespan{std::chrono::microseconds{io_spin_us}});
   tf::configure_actor_system(cfg);
   caf::actor_system sys{cfg};
 

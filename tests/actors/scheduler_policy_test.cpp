@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The scheduler tailfleet installs (nodes/scheduler_policy.hpp): it is the
-// one configure_actor_system picks, an explicit policy still wins, and no
+// one configure_actor_system picks, an explicit policy still wins, it has
+// one worker per CPU the process may use (and the I/O thread spins only
+// where there is more than one), and no
 // wake-up of a parked worker is lost, with and without the spin phase. For
 // the last, parked workers have no timeout to fall back on (one hour), so a
 // lost wake-up would leave a request unanswered and the test failing.
@@ -18,8 +20,11 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
+
 #include "nodes/actor_system_setup.hpp"
 #include "nodes/scheduler_policy.hpp"
+#include "nodes/spinning_multiplexer.hpp"
 
 using namespace std::chrono_literals;
 
@@ -52,6 +57,61 @@ CAF_TEST(an_explicit_policy_wins) {
   tf::configure_actor_system(cfg);
   caf::actor_system sys{cfg};
   CAF_CHECK(!runs_our_scheduler(sys));
+}
+
+namespace {
+
+/// affinity_guard confines the calling thread (and threads it starts) to
+/// the first CPU it may use, and restores its mask when it goes.
+class affinity_guard {
+public:
+  affinity_guard() {
+    sched_getaffinity(0, sizeof(saved_), &saved_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &saved_)) {
+        CPU_SET(cpu, &one);
+        break;
+      }
+    sched_setaffinity(0, sizeof(one), &one);
+  }
+  ~affinity_guard() { sched_setaffinity(0, sizeof(saved_), &saved_); }
+
+private:
+  cpu_set_t saved_;
+};
+
+caf::timespan io_spin_of(caf::actor_system_config& cfg) {
+  auto spin = caf::get_if<caf::timespan>(&cfg, tf::io_spin_key);
+  return spin ? *spin : caf::timespan{-1};
+}
+
+} // namespace
+
+CAF_TEST(one_worker_per_usable_cpu_and_the_io_thread_spins_beside_them) {
+  cpu_set_t mine;
+  CAF_REQUIRE_EQUAL(sched_getaffinity(0, sizeof(mine), &mine), 0);
+  auto cpus = static_cast<size_t>(CPU_COUNT(&mine));
+  caf::actor_system_config cfg;
+  tf::configure_actor_system(cfg);
+  CAF_CHECK_EQUAL(caf::get_or(cfg, "scheduler.max-threads", size_t{0}), cpus);
+  caf::actor_system sys{cfg};
+  CAF_CHECK_EQUAL(sys.scheduler().num_workers(), cpus);
+  if (cpus > 1)
+    CAF_CHECK_EQUAL(io_spin_of(cfg), tf::default_io_spin);
+  else
+    CAF_MESSAGE("one usable CPU here: the spin is the next test's case");
+}
+
+CAF_TEST(one_usable_cpu_gives_one_worker_and_an_io_thread_that_sleeps_at_once) {
+  affinity_guard one_cpu;
+  caf::actor_system_config cfg;
+  tf::configure_actor_system(cfg);
+  CAF_CHECK_EQUAL(caf::get_or(cfg, "scheduler.max-threads", size_t{0}), 1u);
+  CAF_CHECK_EQUAL(io_spin_of(cfg), caf::timespan{0});
+  caf::actor_system sys{cfg};
+  CAF_CHECK_EQUAL(sys.scheduler().num_workers(), 1u);
 }
 
 namespace {
