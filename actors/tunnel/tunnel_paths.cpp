@@ -265,6 +265,9 @@ void udp_tunnel::impl::on_datagram(const datagram& d, wg::time_point now) {
 // -- resolution and peer changes ----------------------------------------------------------
 
 void udp_tunnel::impl::on_link(node_slot& n, link_event& ev, wg::time_point now) {
+  // What the shards push: answers to our lookups, and changes and removals
+  // of active peers only (tests/integration/tunnel_peers_test).
+  TF_COUNTER("tunnel_link_events").add();
   switch (ev.what) {
     case link_event::kind::answer: {
       auto i = n.pending.find(ev.request);

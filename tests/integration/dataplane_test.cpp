@@ -3,8 +3,9 @@
 // nodes, real UDP sockets. Nodes that share the process hand packets over in
 // memory; nodes with in_memory_peers off talk WireGuard over loopback UDP
 // (the same path two processes take). TCP echo with checksums, names,
-// UDP datagrams, a removed peer, and forged, unknown, truncated or
-// oversized datagrams (replays and wrong keys: tests/runtime/wg_*).
+// UDP datagrams, a peer that leaves or that the admin deletes, and forged,
+// unknown, truncated or oversized datagrams (replays and wrong keys:
+// tests/runtime/wg_*; allowed IPs and lazy sessions: tunnel_peers_test).
 #define CAF_SUITE dataplane
 #include <caf/test/unit_test_impl.hpp>
 
@@ -50,6 +51,36 @@ struct pair_fixture : system_fixture {
     CAF_REQUIRE(wait_until([&] { return b->local_client().peer_by_name("alpha").ok()
                                         && a->local_client().peer_by_name("bravo").ok(); },
                            seconds(10)));
+  }
+
+  /// connection is b's connection to a listener of a, and a's end of it.
+  struct connection {
+    netstack::listener listener;
+    netstack::conn at_b;
+    netstack::conn at_a;
+  };
+
+  /// connect_b_to_a dials a's `port` from b and sends "hello" through.
+  connection connect_b_to_a(uint16_t port) {
+    auto l = a->listen("tcp", ":" + std::to_string(port));
+    CAF_REQUIRE(l.ok());
+    auto accepted = std::async(std::launch::async,
+                               [&] { return l->accept(netstack::after(seconds(20))); });
+    auto c = b->dial("tcp", "alpha:" + std::to_string(port), seconds(20));
+    CAF_REQUIRE(c.ok());
+    auto sc = accepted.get();
+    CAF_REQUIRE(sc.ok());
+    CAF_REQUIRE(c->write(hello()).ok());
+    std::vector<uint8_t> buf(64);
+    auto n = sc->read(buf, netstack::after(seconds(10)));
+    CAF_REQUIRE(n.ok());
+    CAF_CHECK_EQUAL(*n, hello().size());
+    return {std::move(*l), std::move(*c), std::move(*sc)};
+  }
+
+  static std::span<const uint8_t> hello() {
+    static const std::string text = "hello";
+    return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
   }
 
   /// echo_through dials `to_addr` from b, where a echoes; returns true when
@@ -145,19 +176,7 @@ CAF_TEST(udp_datagrams_both_ways) {
 
 CAF_TEST(removed_peer_connections_fail_cleanly) {
   start(false);
-  auto l = a->listen("tcp", ":7001");
-  CAF_REQUIRE(l.ok());
-  auto accepted = std::async(std::launch::async, [&] { return l->accept(netstack::after(seconds(20))); });
-  auto c = b->dial("tcp", "alpha:7001", seconds(20));
-  CAF_REQUIRE(c.ok());
-  auto sc = accepted.get();
-  CAF_REQUIRE(sc.ok());
-  std::string hello = "hello";
-  CAF_REQUIRE(c->write({reinterpret_cast<const uint8_t*>(hello.data()), hello.size()}).ok());
-  std::vector<uint8_t> buf(64);
-  auto n = sc->read(buf, netstack::after(seconds(10)));
-  CAF_REQUIRE(n.ok());
-  CAF_CHECK_EQUAL(*n, hello.size());
+  auto conn = connect_b_to_a(7001);
   // b leaves the tailnet (ephemeral: control deletes it and tells a).
   auto removed_before = counter_value("tunnel_peers_removed");
   CAF_MESSAGE("closing bravo");
@@ -167,12 +186,35 @@ CAF_TEST(removed_peer_connections_fail_cleanly) {
   CAF_CHECK(wait_until([&] { return counter_value("tunnel_peers_removed") > removed_before; },
                        seconds(10)));
   CAF_MESSAGE("alpha dropped bravo's session");
-  // b's side is closed; a's side fails or sees EOF, never hangs forever.
-  auto r = c->read(buf, netstack::after(seconds(2)));
-  CAF_CHECK(!r.ok());
-  auto w = c->write({reinterpret_cast<const uint8_t*>(hello.data()), hello.size()});
-  CAF_CHECK(!w.ok());
-  l->close();
+  // The closed node's own connection fails at once.
+  std::vector<uint8_t> buf(64);
+  auto r = conn.at_b.read(buf, netstack::after(seconds(2)));
+  CAF_CHECK(!r.ok() && r.error().code != errc::timeout);
+  CAF_CHECK(!conn.at_b.write(hello()).ok());
+  // The survivor's ends: by b's reset or by a dropping the peer, never by
+  // waiting out a timeout.
+  auto rs = conn.at_a.read(buf, netstack::after(seconds(5)));
+  CAF_CHECK((rs.ok() && *rs == 0) || (!rs.ok() && rs.error().code != errc::timeout));
+  conn.listener.close();
+}
+
+CAF_TEST(a_peer_the_admin_deletes_fails_connections_to_it) {
+  start(false);
+  auto conn = connect_b_to_a(7002);
+  // bravo keeps running and sends nothing; only control says it is gone.
+  auto bravo = a->local_client().peer_by_name("bravo");
+  CAF_REQUIRE(bravo.ok());
+  auto id = (*bravo)->id();
+  auto deleted = control->admin("DELETE", "/api/v1/nodes/" + std::to_string(id));
+  CAF_REQUIRE_EQUAL(deleted.status, 200);
+  CAF_MESSAGE("the admin deleted bravo (node " << id << ")");
+  std::vector<uint8_t> buf(64);
+  auto rs = conn.at_a.read(buf, netstack::after(seconds(10)));
+  CAF_REQUIRE(!rs.ok());
+  CAF_CHECK_EQUAL(rs.error().code, errc::connection_lost);
+  CAF_CHECK(!conn.at_a.write(hello()).ok());
+  CAF_CHECK(!a->local_client().peer_by_name("bravo").ok());
+  conn.listener.close();
 }
 
 CAF_TEST(forged_and_unknown_datagrams_are_dropped_and_counted) {
