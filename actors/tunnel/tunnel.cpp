@@ -223,7 +223,11 @@ void udp_tunnel::impl::flush() {
 void udp_tunnel::impl::add_node_slot(std::unique_ptr<node_slot> n) {
   wg::device_options opts;
   opts.indices = indices;
+  opts.allow_handshake = [this](std::span<const uint8_t> source, wg::time_point now) {
+    return limiter.allow(source, now);
+  };
   n->dev = std::make_unique<wg::device>(n->binding.key, std::move(opts));
+  n->dev->set_under_load(under_load);
   owner_of[n->dev.get()] = n.get();
   if (n->binding.in_memory_peers) {
     register_local(n->dev->public_key(), n->id);

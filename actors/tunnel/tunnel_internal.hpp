@@ -17,6 +17,7 @@
 #include "actors/tunnel/tunnel.hpp"
 #include "actors/tunnel/udp_socket.hpp"
 #include "runtime/wg/device.hpp"
+#include "runtime/wg/handshake_guard.hpp"
 
 namespace tf::tunnel {
 
@@ -98,6 +99,11 @@ struct udp_tunnel::impl {
 
   // -- I/O thread only --------------------------------------------------------------
   std::shared_ptr<wg::index_table> indices = std::make_shared<wg::index_table>();
+  // Handshake floods: the load state is the thread's (it does every node's
+  // handshakes), and so is the limiter every device asks while under load.
+  wg::handshake_load load;
+  wg::handshake_rate_limiter limiter;
+  bool under_load = false;
   absl::flat_hash_map<netstack::node_id, std::unique_ptr<node_slot>> nodes;
   absl::flat_hash_map<const wg::device*, node_slot*> owner_of;
   uint64_t next_request = 1;
@@ -138,6 +144,7 @@ struct udp_tunnel::impl {
   void handle_actions(node_slot& n, peer_slot* p, wg::actions& a);
   void deliver_in(node_slot& n, peer_slot& p, std::vector<uint8_t>&& pkt);
   void on_datagram(const datagram& d, wg::time_point now);
+  void note_handshake(wg::time_point now);
   void on_link(node_slot& n, link_event& ev, wg::time_point now);
   void complete(node_slot& n, uint64_t request, pending_resolve& pr, wg::time_point now);
   peer_slot* ensure_peer(node_slot& n, const peer_ref& rec);

@@ -203,6 +203,8 @@ void udp_tunnel::impl::on_datagram(const datagram& d, wg::time_point now) {
     return;
   }
   auto src = wg::source_address::from(d.from);
+  if (d.bytes[0] == 1 || d.bytes[0] == 2)
+    note_handshake(now);
   node_slot* target = nullptr;
   if (d.bytes[0] == 1) {
     // An initiation names its responder only through MAC1: try each node.
@@ -260,6 +262,22 @@ void udp_tunnel::impl::on_datagram(const datagram& d, wg::time_point now) {
     slot->endpoint = d.from; // roaming: the newest authentic source wins
   }
   handle_actions(n, slot, res.out);
+}
+
+// note_handshake counts a handshake message toward the load; while under
+// load every device wants a cookie (MAC2) before it answers one, and each
+// source address gets a few handshakes a second.
+void udp_tunnel::impl::note_handshake(wg::time_point now) {
+  auto loaded = load.note(now);
+  if (loaded == under_load)
+    return;
+  under_load = loaded;
+  if (loaded)
+    TF_COUNTER("tunnel_under_load_entered").add();
+  else
+    TF_COUNTER("tunnel_under_load_left").add();
+  for (auto& [id, n] : nodes)
+    n->dev->set_under_load(loaded);
 }
 
 // -- resolution and peer changes ----------------------------------------------------------

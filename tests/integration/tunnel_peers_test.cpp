@@ -8,6 +8,9 @@
 // - A peer the admin deleted: the node drops its session, so its transport
 //   packets hit an unknown index and its new initiations an unknown key,
 //   both counted.
+// - A flood of initiations puts the node under load: it answers handshakes
+//   without a valid MAC2 with cookie replies, and a peer that retries with
+//   its cookie is answered.
 // - Sessions are lazy: a node with a hundred peers holds WireGuard state
 //   only for the one it talks to, and peers it never talked to come and go
 //   without reaching the tunnel at all.
@@ -184,6 +187,60 @@ CAF_TEST(packets_of_a_deleted_peer_are_dropped_and_counted) {
   CAF_CHECK(!hand.ping(hand_ip, alpha_ip, 3, milliseconds(500)));
   CAF_CHECK(wait_until([&] { return counter_value("tunnel_rx_unknown_peer") > unknown_peer; },
                        seconds(5)));
+}
+
+CAF_TEST(a_handshake_flood_makes_the_node_ask_for_cookies) {
+  start();
+  auto alpha_key = alpha->local_client().status()->self->key;
+  auto now = wg::clock::now();
+  CAF_MESSAGE("200 initiations from strangers, each with a valid MAC1, then the hand peer's");
+  std::vector<std::unique_ptr<wg::device>> strangers;
+  std::vector<std::vector<uint8_t>> burst;
+  for (int i = 0; i < 200; ++i) {
+    strangers.push_back(std::make_unique<wg::device>(node_private_key::generate()));
+    auto s = strangers.back()->add_peer({alpha_key});
+    CAF_REQUIRE(s.ok());
+    burst.push_back((*s)->send(icmp_echo_request(hand_ip, alpha_ip, 1, 1, "x"), now).datagrams.at(0));
+  }
+  auto request = icmp_echo_request(hand_ip, alpha_ip, 0x7466, 1, "cookie");
+  auto first = hand.session->send(request, now);
+  CAF_REQUIRE_EQUAL(first.datagrams.size(), 1u);
+  burst.push_back(first.datagrams[0]);
+  auto entered = counter_value("tunnel_under_load_entered");
+  auto cookie_required = counter_value("wg_rejected_cookie_required");
+  for (auto& d : burst)
+    hand.sock.send_to(hand.node_ep, d);
+
+  CAF_MESSAGE("alpha answers the tail of the burst with cookie replies");
+  size_t cookie_replies = 0;
+  for (auto quiet_until = steady_clock::now() + seconds(10);
+       steady_clock::now() < quiet_until;) {
+    auto got = hand.sock.receive(milliseconds(300));
+    if (!got) {
+      if (cookie_replies > 0)
+        break; // quiet after the replies
+      continue;
+    }
+    if (got->first.size() == 64 && got->first[0] == 3)
+      ++cookie_replies;
+    // The hand peer's own reply carries its cookie; the strangers' ones
+    // name indices it does not have.
+    auto src = wg::source_address::from(got->second);
+    auto res = hand.dev.receive(got->first, src.span(), wg::clock::now());
+    CAF_CHECK(res.out.packets.empty()); // no handshake was answered
+  }
+  CAF_MESSAGE(cookie_replies << " cookie replies");
+  CAF_CHECK_GREATER(cookie_replies, 0u);
+  CAF_CHECK_GREATER(counter_value("tunnel_under_load_entered"), entered);
+  CAF_CHECK_GREATER(counter_value("wg_rejected_cookie_required"), cookie_required);
+
+  CAF_MESSAGE("the hand peer's retry carries MAC2 from its cookie and is answered");
+  auto retry = hand.session->tick(wg::clock::now() + seconds(6));
+  CAF_REQUIRE(!retry.datagrams.empty());
+  bool answered = false;
+  for (auto& p : hand.talk(retry, seconds(10)))
+    answered = answered || is_icmp(p, 0);
+  CAF_CHECK(answered);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
