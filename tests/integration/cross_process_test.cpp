@@ -109,22 +109,7 @@ CAF_TEST(tcp_echo_100_mb_udp_and_a_leaving_peer) {
     }
     conns.push_back(std::move(*c));
   }
-  for (size_t i = 0; i < num_conns; ++i) {
-    auto msg = "conn " + std::to_string(i);
-    CAF_REQUIRE(conns[i].write({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}).ok());
-  }
-  size_t echoed = 0;
-  for (size_t i = 0; i < num_conns; ++i) {
-    auto msg = "conn " + std::to_string(i);
-    std::string got;
-    while (got.size() < msg.size()) {
-      auto n = conns[i].read(buf, netstack::after(seconds(30)));
-      if (!n || *n == 0)
-        break;
-      got.append(reinterpret_cast<char*>(buf.data()), *n);
-    }
-    echoed += got == msg ? 1 : 0;
-  }
+  auto echoed = echo_on_each(conns, netstack::after(seconds(60)));
   CAF_CHECK_EQUAL(echoed, num_conns);
 
   CAF_MESSAGE("the child leaves (SIGTERM: logout); its connections fail cleanly");

@@ -3,7 +3,8 @@
 // nodes, real UDP sockets. Nodes that share the process hand packets over in
 // memory; nodes with in_memory_peers off talk WireGuard over loopback UDP
 // (the same path two processes take). TCP echo with checksums, names,
-// UDP datagrams, a peer that leaves or that the admin deletes, and forged,
+// UDP datagrams, 1,000 connections, half-close, reset and listener close
+// over WireGuard, a peer that leaves or that the admin deletes, and forged,
 // unknown, truncated or oversized datagrams (replays and wrong keys:
 // tests/runtime/wg_*; allowed IPs and lazy sessions: tunnel_peers_test).
 #define CAF_SUITE dataplane
@@ -18,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "nodes/echo_service.hpp"
 #include "nodes/local_client.hpp"
 #include "runtime/counters.hpp"
 #include "tests/netstack/stream_util.hpp"
@@ -215,6 +217,78 @@ CAF_TEST(a_peer_the_admin_deletes_fails_connections_to_it) {
   CAF_CHECK(!conn.at_a.write(hello()).ok());
   CAF_CHECK(!a->local_client().peer_by_name("bravo").ok());
   conn.listener.close();
+}
+
+CAF_TEST(thousand_concurrent_connections_over_wireguard) {
+  start(false);
+  auto echo_svc = echo_service::start(*a, 7003);
+  CAF_REQUIRE(echo_svc.ok());
+  constexpr size_t num_conns = 1000;
+  std::vector<netstack::conn> conns;
+  for (size_t i = 0; i < num_conns; ++i) {
+    auto c = b->dial("tcp", "alpha:7003", seconds(30));
+    if (!c)
+      CAF_FAIL("dial " << i << ": " << c.error().message());
+    conns.push_back(std::move(*c));
+  }
+  auto echoed = echo_on_each(conns, netstack::after(seconds(60)));
+  CAF_CHECK_EQUAL(echoed, num_conns);
+  CAF_CHECK_EQUAL((*echo_svc)->connections(), num_conns);
+  for (auto& c : conns)
+    c.close();
+}
+
+CAF_TEST(half_close_reset_and_listener_close_over_wireguard) {
+  start(false);
+  std::vector<uint8_t> buf(64);
+  auto text = [](const std::string& t) {
+    return std::span<const uint8_t>{reinterpret_cast<const uint8_t*>(t.data()), t.size()};
+  };
+  CAF_MESSAGE("half-close: b's FIN ends a's reads, a still writes to b");
+  {
+    auto conn = connect_b_to_a(7004);
+    CAF_REQUIRE(conn.at_b.shutdown_write().ok());
+    auto eof = conn.at_a.read(buf, netstack::after(seconds(10)));
+    CAF_CHECK(eof.ok() && *eof == 0);
+    static const std::string late = "after your FIN";
+    CAF_REQUIRE(conn.at_a.write(text(late)).ok());
+    conn.at_a.close();
+    std::string got;
+    for (;;) {
+      auto n = conn.at_b.read(buf, netstack::after(seconds(10)));
+      if (!n || *n == 0) {
+        CAF_CHECK(n.ok()); // EOF, not an error
+        break;
+      }
+      got.append(reinterpret_cast<char*>(buf.data()), *n);
+    }
+    CAF_CHECK_EQUAL(got, late);
+    conn.listener.close();
+  }
+  CAF_MESSAGE("reset: a aborts, b's read and write fail with connection_lost");
+  {
+    auto conn = connect_b_to_a(7005);
+    conn.at_a.abort();
+    auto r = conn.at_b.read(buf, netstack::after(seconds(10)));
+    CAF_CHECK_EQUAL(r.code(), errc::connection_lost);
+    CAF_CHECK_EQUAL(conn.at_b.write(hello()).code(), errc::connection_lost);
+    conn.listener.close();
+  }
+  CAF_MESSAGE("listener close: connections never accepted are reset");
+  {
+    auto l = a->listen("tcp", ":7006");
+    CAF_REQUIRE(l.ok());
+    std::vector<netstack::conn> pending;
+    for (int i = 0; i < 3; ++i) {
+      auto c = b->dial("tcp", "alpha:7006", seconds(20));
+      CAF_REQUIRE(c.ok());
+      pending.push_back(std::move(*c));
+    }
+    l->close();
+    CAF_CHECK_EQUAL(l->accept(netstack::after(seconds(1))).code(), errc::closed);
+    for (auto& c : pending)
+      CAF_CHECK_EQUAL(c.read(buf, netstack::after(seconds(10))).code(), errc::connection_lost);
+  }
 }
 
 CAF_TEST(forged_and_unknown_datagrams_are_dropped_and_counted) {

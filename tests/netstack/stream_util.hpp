@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "netstack/sockets.hpp"
@@ -105,6 +106,31 @@ inline size_t echo(conn& c) {
   }
   (void)c.shutdown_write();
   return total;
+}
+
+/// echo_on_each writes "conn <i>" on every connection of an echo service,
+/// then reads each one back; returns how many came back whole.
+inline size_t echo_on_each(std::vector<conn>& conns, deadline d) {
+  auto message = [](size_t i) { return "conn " + std::to_string(i); };
+  for (size_t i = 0; i < conns.size(); ++i) {
+    auto msg = message(i);
+    if (!conns[i].write({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}, d).ok())
+      return 0;
+  }
+  size_t echoed = 0;
+  std::vector<uint8_t> buf(64);
+  for (size_t i = 0; i < conns.size(); ++i) {
+    auto msg = message(i);
+    std::string got;
+    while (got.size() < msg.size()) {
+      auto n = conns[i].read(buf, d);
+      if (!n || *n == 0)
+        break;
+      got.append(reinterpret_cast<char*>(buf.data()), *n);
+    }
+    echoed += got == msg ? 1 : 0;
+  }
+  return echoed;
 }
 
 } // namespace tf::netstack::testing
