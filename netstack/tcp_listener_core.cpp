@@ -52,9 +52,19 @@ void reap_dead_listeners(void*) {
   }
 }
 
+// refuse_late_accept answers a handshake that completes on a retired
+// listener before the reaper ran: lwIP asserts that a listener it still
+// links to has an accept callback (tcp_in.c, SYN_RCVD), and resets the
+// connection when the callback returns an error, as Linux resets what
+// waited in a closed listener's queue.
+err_t refuse_late_accept(void*, tcp_pcb*, err_t) {
+  TF_COUNTER("netstack_tcp_accept_after_close").add();
+  return ERR_VAL;
+}
+
 void retire_listen_pcb_locked(tcp_pcb* p) {
   tcp_arg(p, nullptr);
-  tcp_accept(p, nullptr);
+  tcp_accept(p, refuse_late_accept);
   p->netif_idx = dead_netif_idx;
   p->local_port = 0;
   ip_addr_set_any(IP_IS_V6_VAL(p->local_ip), &p->local_ip);

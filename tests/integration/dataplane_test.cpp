@@ -4,7 +4,7 @@
 // memory; nodes with in_memory_peers off talk WireGuard over loopback UDP
 // (the same path two processes take). TCP echo with checksums, names,
 // UDP datagrams, 1,000 connections, half-close, reset and listener close
-// over WireGuard, a peer that leaves or that the admin deletes, and forged,
+// over WireGuard, listen addresses, deadlines and dial_fd at the server, a peer that leaves or that the admin deletes, and forged,
 // unknown, truncated or oversized datagrams (replays and wrong keys:
 // tests/runtime/wg_*; allowed IPs and lazy sessions: tunnel_peers_test).
 #define CAF_SUITE dataplane
@@ -289,6 +289,59 @@ CAF_TEST(half_close_reset_and_listener_close_over_wireguard) {
     for (auto& c : pending)
       CAF_CHECK_EQUAL(c.read(buf, netstack::after(seconds(10))).code(), errc::connection_lost);
   }
+}
+
+CAF_TEST(listen_addresses_fds_and_deadlines_at_the_server) {
+  start(true);
+  auto a_ip = a->local_client().status()->tailnet_ips.front();
+  std::vector<uint8_t> buf(64);
+  CAF_MESSAGE("a listener on the node's own IP; port 0 picks one");
+  auto own = a->listen("tcp", a_ip.to_string() + ":0");
+  CAF_REQUIRE(own.ok());
+  CAF_REQUIRE_NOT_EQUAL(own->port(), 0u);
+  auto accepted = std::async(std::launch::async,
+                             [&] { return own->accept(netstack::after(seconds(20))); });
+  auto c = b->dial("tcp", a_ip.to_string() + ":" + std::to_string(own->port()), seconds(20));
+  CAF_CHECK(c.ok());
+  auto at_a = accepted.get(); // kept open: the read below must wait
+  CAF_CHECK(at_a.ok());
+  auto udp = a->listen_packet("udp", a_ip.to_string() + ":0");
+  CAF_REQUIRE(udp.ok());
+  CAF_MESSAGE("addresses it refuses");
+  CAF_CHECK(!a->listen("tcp", "100.64.9.9:7020").ok()); // not the node's
+  for (auto bad : {"nonsense", ":70000", "[::1:7020", "host.example:80", ":"})
+    CAF_CHECK_EQUAL(a->listen("tcp", bad).code(), errc::invalid_argument);
+  CAF_CHECK_EQUAL(a->listen("udp", ":7020").code(), errc::invalid_argument);
+  CAF_CHECK_EQUAL(a->listen("tcp6", a_ip.to_string() + ":7020").code(), errc::invalid_argument);
+  CAF_CHECK_EQUAL(a->listen_packet("tcp", ":7020").code(), errc::invalid_argument);
+  CAF_CHECK_EQUAL(b->dial("tcp", "nobody-here:80", seconds(2)).code(), errc::unreachable);
+
+  CAF_MESSAGE("deadlines: accept and read give up with errc::timeout");
+  auto idle = a->listen("tcp", ":7021");
+  CAF_REQUIRE(idle.ok());
+  auto t0 = steady_clock::now();
+  CAF_CHECK_EQUAL(idle->accept(netstack::after(milliseconds(200))).code(), errc::timeout);
+  CAF_CHECK_GREATER_OR_EQUAL(steady_clock::now() - t0, milliseconds(200));
+  CAF_REQUIRE(c.ok());
+  CAF_CHECK_EQUAL(c->read(buf, netstack::after(milliseconds(200))).code(), errc::timeout);
+
+  CAF_MESSAGE("dial_fd: a plain file descriptor to a's echo service");
+  auto echo_svc = echo_service::start(*a, 7022);
+  CAF_REQUIRE(echo_svc.ok());
+  auto fd = b->dial_fd("tcp", "alpha:7022", seconds(20));
+  CAF_REQUIRE(fd.ok());
+  std::string msg = "through a socketpair";
+  CAF_REQUIRE_EQUAL(::write(*fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
+  ::shutdown(*fd, SHUT_WR);
+  std::string got;
+  for (;;) {
+    auto n = ::read(*fd, buf.data(), buf.size());
+    if (n <= 0)
+      break;
+    got.append(reinterpret_cast<char*>(buf.data()), static_cast<size_t>(n));
+  }
+  CAF_CHECK_EQUAL(got, msg);
+  ::close(*fd);
 }
 
 CAF_TEST(forged_and_unknown_datagrams_are_dropped_and_counted) {

@@ -4,7 +4,8 @@
 // queues a copy; a pump thread delivers queue batches with deliver_batch
 // (or, direct, the sink calls deliver() itself; or, in_memory, it calls
 // deliver_in_memory() and tells the nodes so, as the tunnel's in-process
-// routes do). Packets for unknown addresses vanish (a black hole). Sinks run
+// routes do). Packets for unknown addresses vanish (a black hole); a test
+// may hold packets back and release them later (hold). Sinks run
 // under the core lock and only take the switchboard's mutexes. Used by
 // tests/netstack and bench/.
 #pragma once
@@ -14,8 +15,10 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -82,6 +85,29 @@ public:
     routes_.erase(a);
   }
 
+  /// hold keeps back every packet `match` accepts (instead of delivering
+  /// it) until release_held(); one rule at a time.
+  void hold(std::function<bool(std::span<const uint8_t>)> match) {
+    std::lock_guard<std::mutex> g(mu_);
+    hold_if_ = std::move(match);
+  }
+
+  /// release_held delivers what hold() kept back and stops holding. Call
+  /// without the core lock.
+  size_t release_held() {
+    std::vector<std::pair<node_id, std::vector<uint8_t>>> held;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      held.swap(held_);
+      hold_if_ = nullptr;
+    }
+    std::vector<inbound_packet> in;
+    for (auto& [id, bytes] : held)
+      in.push_back({id, bytes});
+    deliver_batch(in);
+    return held.size();
+  }
+
   std::atomic<uint64_t> packets{0};
   std::atomic<uint64_t> black_holed{0};
   /// delivered / deliver_ns: packets the pump handed to the stack and the
@@ -109,6 +135,13 @@ private:
     if (to == 0) {
       ++black_holed;
       return;
+    }
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (hold_if_ && hold_if_(pkt)) {
+        held_.emplace_back(to, std::vector<uint8_t>(pkt.begin(), pkt.end()));
+        return;
+      }
     }
     if (how_ == delivery::direct) {
       deliver(to, pkt);
@@ -159,10 +192,12 @@ private:
   // guards: routes_ (read by sinks under the core lock).
   std::shared_mutex routes_mu_;
   absl::flat_hash_map<ip_addr, node_id> routes_;
-  // guards: queue_, stop_. Lock order: core lock, then mu_.
+  // guards: queue_, hold_if_, held_, stop_. Lock order: core lock, then mu_.
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<node_id, std::vector<uint8_t>>> queue_;
+  std::function<bool(std::span<const uint8_t>)> hold_if_;
+  std::vector<std::pair<node_id, std::vector<uint8_t>>> held_;
   bool stop_ = false;
   std::thread pump_;
 };

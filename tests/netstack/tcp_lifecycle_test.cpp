@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Connection lifecycles in the shared stack with real threads: a listener
-// closed with connections pending, a node removed under open connections
+// closed with connections pending, a handshake that completes after its
+// listener closed, a node removed under open connections
 // and blocked readers (clean errors, no pcbs left), and 1,000 concurrent
 // connections between two nodes.
 #define CAF_SUITE netstack_tcp_lifecycle
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "netstack/netstack.hpp"
+#include "runtime/counters.hpp"
 #include "tests/netstack/stream_util.hpp"
 #include "tests/netstack/switchboard.hpp"
 
@@ -25,6 +27,10 @@ namespace {
 struct fixture : node_pair {
   fixture() : node_pair(0x4600) {}
 };
+
+uint64_t counter_value(const char* name) {
+  return get_counter(name).value();
+}
 
 } // namespace
 
@@ -58,6 +64,39 @@ CAF_TEST(listener_close_with_pending_connections) {
   CAF_CHECK(clients[0].write(ping, after(1s)).ok());
   auto got = first->read(buf, after(5s));
   CAF_CHECK(got.ok() && *got == 1);
+}
+
+CAF_TEST(a_handshake_completing_after_its_listener_closed_is_reset) {
+  // The dialer's last handshake ACK is held until the listener closed: it
+  // then reaches a half-open connection of a retired listener, which lwIP
+  // would hand to a missing accept callback (an assertion: abort).
+  auto l = listen_tcp(b, {ip_addr{}, 86});
+  CAF_REQUIRE(l.ok());
+  sb.hold([to = b4](std::span<const uint8_t> p) {
+    if (p.size() < 40 || (p[0] >> 4) != 4 || p[9] != 6)
+      return false;
+    size_t ihl = (p[0] & 0x0f) * 4u;
+    auto tcp = p.subspan(ihl);
+    size_t total = (size_t{p[2]} << 8) | p[3];
+    size_t payload = total - ihl - (tcp[12] >> 4) * 4u;
+    bool ack_only = (tcp[13] & 0x10) != 0 && (tcp[13] & 0x07) == 0;
+    return ip_addr::v4(p[16], p[17], p[18], p[19]) == to && tcp[2] == 0 && tcp[3] == 86
+           && ack_only && payload == 0;
+  });
+  auto c = dial_tcp(a, {b4, 86}, after(5s)); // established once the SYN-ACK came
+  CAF_REQUIRE(c.ok());
+  l->close();
+  auto refused = counter_value("netstack_tcp_accept_after_close");
+  CAF_REQUIRE_EQUAL(sb.release_held(), 1u);
+  std::vector<uint8_t> buf(8);
+  CAF_CHECK_EQUAL(c->read(buf, after(5s)).code(), errc::connection_lost);
+  CAF_CHECK_EQUAL(counter_value("netstack_tcp_accept_after_close"), refused + 1);
+  CAF_MESSAGE("the stack still takes connections");
+  auto again = listen_tcp(b, {ip_addr{}, 87});
+  CAF_REQUIRE(again.ok());
+  auto d = dial_tcp(a, {b4, 87}, after(5s));
+  CAF_CHECK(d.ok());
+  CAF_CHECK(again->accept(after(5s)).ok());
 }
 
 CAF_TEST(node_removal_with_open_connections) {
