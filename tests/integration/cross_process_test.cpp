@@ -15,9 +15,8 @@
 #include "nodes/local_client.hpp"
 #include "runtime/counters.hpp"
 #include "tests/netstack/stream_util.hpp"
-#include "tests/support/child_process.hpp"
-#include "tests/support/harness.hpp"
 #include "tests/support/test_argument.hpp"
+#include "tests/support/two_process.hpp"
 
 using namespace tf;
 using namespace tf::test;
@@ -29,38 +28,19 @@ namespace {
 constexpr size_t echo_bytes = 100u << 20;
 constexpr int echo_port = 7000;
 
-struct two_process_fixture : system_fixture {
-  temp_dir dir;
-  test_control control;
-  std::unique_ptr<server> local;
-  std::unique_ptr<child_process> child;
-  std::string log;
-
-  two_process_fixture() {
-    auto c = start_control(sys);
-    CAF_REQUIRE(c.ok());
-    control = std::move(*c);
-    auto n = start_node(sys, control, "local");
-    CAF_REQUIRE(n.ok());
-    local = std::move(*n);
-    log = dir.str("child.log");
-    auto opts = node_options(control, "remote");
-    child = std::make_unique<child_process>(
-      std::vector<std::string>{test_argument(), "up", "--ephemeral", "--mem", "--hostname",
-                               "remote", "--control-url", opts.control_url, "--auth-key",
-                               opts.auth_key, "--echo", std::to_string(echo_port)},
-      log);
-    CAF_REQUIRE(child->running());
-    if (!wait_until([&] { return read_file(log).find("echo: TCP") != std::string::npos
-                                 && local->local_client().peer_by_name("remote").ok(); },
-                    seconds(20)))
-      CAF_FAIL("the child never came up; its output:\n" << read_file(log));
+struct echo_child_fixture : two_process_fixture {
+  echo_child_fixture() {
+    start([](const server_options& opts) {
+      return std::vector<std::string>{test_argument(), "up", "--ephemeral", "--mem", "--hostname",
+                                      "remote", "--control-url", opts.control_url, "--auth-key",
+                                      opts.auth_key, "--echo", std::to_string(echo_port)};
+    }, "echo: TCP");
   }
 };
 
 } // namespace
 
-CAF_TEST_FIXTURE_SCOPE(cross_process_tests, two_process_fixture)
+CAF_TEST_FIXTURE_SCOPE(cross_process_tests, echo_child_fixture)
 
 CAF_TEST(tcp_echo_100_mb_udp_and_a_leaving_peer) {
   auto datagrams = get_counter("tunnel_tx_datagrams").value();
