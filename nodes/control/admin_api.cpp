@@ -135,6 +135,38 @@ admin_response rejected(counter& c, errc code, const std::string& why) {
   return fail(code, why);
 }
 
+/// parse_endpoints reads "endpoints" (["ip:port", ...]) into `out`; the
+/// refusal if one is not an endpoint.
+std::optional<admin_response> parse_endpoints(const json& body, std::vector<ip_endpoint>& out) {
+  for (auto& text : field_or<std::vector<std::string>>(body, "endpoints", {})) {
+    auto ep = ip_endpoint::parse(text);
+    if (!ep)
+      return rejected(TF_COUNTER("control_wg_only_rejected_bad_endpoint"),
+                      errc::invalid_argument, "bad endpoint \"" + text + "\" (want ip:port)");
+    out.push_back(*ep);
+  }
+  return std::nullopt;
+}
+
+/// set_endpoints moves a WireGuard-only node (a node that reports its own
+/// endpoints would overwrite them with its next map request). Peers get the
+/// change as an endpoint patch.
+admin_response set_endpoints(tailnet& net, uint64_t id, const json& body) {
+  auto* n = net.find(id);
+  if (n == nullptr)
+    return fail(errc::node_not_found, "no node " + std::to_string(id));
+  if (!is_wireguard_only(*n))
+    return fail(errc::invalid_argument, "node " + std::to_string(id)
+                                          + " reports its own endpoints; only WireGuard-only"
+                                            " nodes are moved by the admin");
+  std::vector<ip_endpoint> eps;
+  if (auto bad = parse_endpoints(body, eps))
+    return *bad;
+  if (auto ok = net.update_endpoints(id, eps); !ok)
+    return fail(ok.error());
+  return reply(node_json(net, *net.find(id)));
+}
+
 admin_response create_wireguard_only(tailnet& net, const json& body, int64_t now_ms) {
   auto user_name = field_or<std::string>(body, "user", "");
   auto user = net.user_by_login(user_name);
@@ -151,13 +183,8 @@ admin_response create_wireguard_only(tailnet& net, const json& body, int64_t now
     return rejected(TF_COUNTER("control_wg_only_rejected_bad_key"), errc::bad_key,
                     "\"node_key\" must be nodekey:<64 hex digits> or 44 characters of base64");
   spec.node_key = *key;
-  for (auto& text : field_or<std::vector<std::string>>(body, "endpoints", {})) {
-    auto ep = ip_endpoint::parse(text);
-    if (!ep)
-      return rejected(TF_COUNTER("control_wg_only_rejected_bad_endpoint"),
-                      errc::invalid_argument, "bad endpoint \"" + text + "\" (want ip:port)");
-    spec.endpoints.push_back(*ep);
-  }
+  if (auto bad = parse_endpoints(body, spec.endpoints))
+    return *bad;
   if (auto text = field_or<std::string>(body, "ipv4", ""); !text.empty()) {
     auto addr = ip_addr::parse(text);
     if (!addr || !addr->is_v4())
@@ -217,6 +244,8 @@ admin_response route(tailnet& net, const admin_request& req, const json& body, i
     deleted.push_back(id);
     return reply(json{{"id", id}, {"deleted", true}});
   }
+  if (m == "POST" && id_in(p, "/api/v1/nodes/", "/endpoints", id))
+    return set_endpoints(net, id, body);
   if (m == "POST" && id_in(p, "/api/v1/nodes/", "/authorize", id)) {
     auto ok = net.authorize(id);
     return ok ? reply(json{{"id", id}, {"authorized", true}}) : fail(ok.error());

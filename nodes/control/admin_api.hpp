@@ -26,6 +26,7 @@ namespace tf::control {
 ///                                            ("nodekey:<hex>" or wg's base64),
 ///                                            "endpoints" (["ip:port", ...]),
 ///                                            "ipv4"? (allocated when absent)}
+///   POST   /api/v1/nodes/<id>/endpoints    {"endpoints"} (WireGuard-only nodes)
 ///   DELETE /api/v1/nodes/<id>
 ///   POST   /api/v1/nodes/<id>/authorize
 /// Ids of nodes it deleted are appended to `deleted`. Errors answer with a

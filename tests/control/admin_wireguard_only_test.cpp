@@ -165,6 +165,26 @@ CAF_TEST(endpoint_changes_reach_peers_as_narrow_patches) {
   CAF_CHECK(net->pending().empty());
 }
 
+CAF_TEST(the_admin_moves_a_wireguard_only_node) {
+  auto [status, out] = add(body_for(hex_key(node_private_key::generate().public_key())));
+  CAF_REQUIRE_EQUAL(status, 201);
+  wire::node_id id = out.value("id", wire::node_id{0});
+  net->clear_pending();
+  auto path = "/api/v1/nodes/" + std::to_string(id) + "/endpoints";
+  auto moved = call("POST", path, json{{"endpoints", {"198.51.100.77:51820"}}}.dump());
+  CAF_CHECK_EQUAL(moved.status, 200);
+  auto d = net->shared_delta(2, now);
+  CAF_REQUIRE_EQUAL(d.peers_changed_patch.size(), 1u);
+  CAF_REQUIRE(d.peers_changed_patch.front().endpoints.has_value());
+  CAF_CHECK(*d.peers_changed_patch.front().endpoints
+            == std::vector<ip_endpoint>{*ip_endpoint::parse("198.51.100.77:51820")});
+  net->clear_pending();
+  CAF_CHECK_EQUAL(call("POST", path, json{{"endpoints", {"not an endpoint"}}}.dump()).status, 400);
+  CAF_CHECK_EQUAL(call("POST", "/api/v1/nodes/999999/endpoints",
+                       json{{"endpoints", {"198.51.100.1:1"}}}.dump()).status, 404);
+  CAF_CHECK(net->pending().empty());
+}
+
 CAF_TEST(refused_bodies_answer_400_and_are_counted) {
   auto taken_key = node_private_key::generate().public_key();
   auto first = body_for(hex_key(taken_key));

@@ -8,6 +8,8 @@
 // - A peer the admin deleted: the node drops its session, so its transport
 //   packets hit an unknown index and its new initiations an unknown key,
 //   both counted.
+// - A peer the admin moves (new endpoint) is reached there: the change
+//   reaches the tunnel because the peer is active.
 // - A flood of initiations puts the node under load: it answers handshakes
 //   without a valid MAC2 with cookie replies, and a peer that retries with
 //   its cookie is answered.
@@ -118,15 +120,17 @@ struct hand_fixture : system_fixture {
   std::unique_ptr<server> alpha;
   ip_addr alpha_ip;
 
-  /// start registers the hand peer, starts node alpha on the shared
-  /// socket and waits until alpha sees the hand peer.
-  void start() {
+  /// start registers the hand peer (at its own socket unless `endpoint`
+  /// says otherwise), starts node alpha on the shared socket and waits
+  /// until alpha sees the hand peer.
+  void start(std::string endpoint = {}) {
     CAF_REQUIRE(hand.sock.ok());
     auto c = start_control(sys);
     CAF_REQUIRE(c.ok());
     control = std::move(*c);
-    CAF_REQUIRE(register_wireguard_only(control, hand_name, hand.key.public_key(),
-                                        "127.0.0.1:" + std::to_string(hand.sock.port()),
+    if (endpoint.empty())
+      endpoint = "127.0.0.1:" + std::to_string(hand.sock.port());
+    CAF_REQUIRE(register_wireguard_only(control, hand_name, hand.key.public_key(), endpoint,
                                         hand_ip.to_string()));
     auto a = start_node(sys, control, "alpha",
                         [](server_options& o) { o.in_memory_peers = false; });
@@ -187,6 +191,38 @@ CAF_TEST(packets_of_a_deleted_peer_are_dropped_and_counted) {
   CAF_CHECK(!hand.ping(hand_ip, alpha_ip, 3, milliseconds(500)));
   CAF_CHECK(wait_until([&] { return counter_value("tunnel_rx_unknown_peer") > unknown_peer; },
                        seconds(5)));
+}
+
+CAF_TEST(a_peer_the_admin_moves_is_reached_at_its_new_endpoint) {
+  udp_socket old_home{"127.0.0.1"}; // registered first; never answers
+  CAF_REQUIRE(old_home.ok());
+  start("127.0.0.1:" + std::to_string(old_home.port()));
+  CAF_MESSAGE("alpha sends to the hand peer: its handshake goes to the old endpoint");
+  auto udp = alpha->listen_packet("udp", ":0");
+  CAF_REQUIRE(udp.ok());
+  static const std::string hello = "to the hand peer";
+  CAF_REQUIRE(udp->send_to({reinterpret_cast<const uint8_t*>(hello.data()), hello.size()},
+                           {hand_ip, 9}).ok());
+  auto at_old = old_home.receive(milliseconds(5000));
+  CAF_REQUIRE(at_old.has_value());
+  CAF_CHECK_EQUAL(at_old->first[0], 1u); // an initiation
+  CAF_MESSAGE("the admin moves the hand peer to its real socket");
+  auto peer = alpha->local_client().peer_by_name(hand_name);
+  CAF_REQUIRE(peer.ok());
+  auto link_events = counter_value("tunnel_link_events");
+  json body{{"endpoints", {"127.0.0.1:" + std::to_string(hand.sock.port())}}};
+  auto moved = control->admin("POST", "/api/v1/nodes/" + std::to_string((*peer)->id())
+                                        + "/endpoints", body.dump());
+  CAF_REQUIRE_EQUAL(moved.status, 200);
+  // The patch reaches the tunnel (the peer is active), so the handshake's
+  // retry goes to the new endpoint, where the hand peer answers and gets
+  // the datagram alpha queued.
+  CAF_CHECK(wait_until([&] { return counter_value("tunnel_link_events") > link_events; },
+                       seconds(10)));
+  bool delivered = false;
+  for (auto& p : hand.talk({}, seconds(15)))
+    delivered = delivered || (p.size() >= 28 && p[9] == 17 && p.size() - 28 == hello.size());
+  CAF_CHECK(delivered);
 }
 
 CAF_TEST(a_handshake_flood_makes_the_node_ask_for_cookies) {
