@@ -10,6 +10,8 @@
 #include <caf/send.hpp>
 
 #include <CLI/CLI.hpp>
+
+#include <sys/resource.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -56,7 +58,18 @@ struct row {
   // after the size's variants (a gap shows the machine changed state).
   double floor_before_us = -1;
   double floor_after_us = -1;
+  // CPU time of the whole process (every thread: user + system) per op,
+  // spins included: what the latency costs.
+  double cpu_us_per_op = 0;
 };
+
+/// process_cpu_us is this process's CPU time so far (user + system).
+double process_cpu_us() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + t.tv_usec; };
+  return us(ru.ru_utime) + us(ru.ru_stime);
+}
 
 struct options {
   std::vector<size_t> sizes{10000, 50000, 100000, 250000};
@@ -182,11 +195,13 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
   auto run = [&](variant v, size_t ops) {
     auto rounds = v == variant::pipelined ? pipelined_rounds : 1;
     std::vector<double> samples;
+    auto cpu0 = process_cpu_us();
     for (size_t k = 0; k < rounds; ++k) {
       auto got = run_once(v, ops);
       samples.insert(samples.end(), got.begin(), got.end());
     }
     row r;
+    r.cpu_us_per_op = (process_cpu_us() - cpu0) / static_cast<double>(ops * rounds);
     r.n = n;
     r.variant = variant_name(v);
     r.ops = ops;
@@ -203,11 +218,15 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
     }
     rows.push_back(r);
   };
+  auto floor_cpu0 = process_cpu_us();
   auto before = tcp_ping_pong(floor_len, floor_ops / 2, 200);
+  auto floor_cpu = process_cpu_us() - floor_cpu0;
   for (auto v : {variant::no_watcher, variant::bus_watcher, variant::pipelined})
     if (opt.wants(v))
       run(v, opt.ops);
+  floor_cpu0 = process_cpu_us();
   auto after = tcp_ping_pong(floor_len, floor_ops - floor_ops / 2, 200);
+  floor_cpu += process_cpu_us() - floor_cpu0;
   auto floor_samples = before;
   floor_samples.insert(floor_samples.end(), after.begin(), after.end());
   if (opt.wants(variant::full_rebuild))
@@ -219,6 +238,7 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
   floor.floor_before_us = percentile(before, 50);
   floor.floor_after_us = percentile(after, 50);
   floor.median_us = percentile(floor_samples, 50);
+  floor.cpu_us_per_op = floor_cpu / static_cast<double>(floor_ops + 400); // + the warm-ups
   floor.p99_us = percentile(floor_samples, 99);
   floor.initial_apply_ms = initial_ms;
   floor.bytes_per_peer = bytes_per_peer;
@@ -239,7 +259,8 @@ void print_json(const row& r) {
                    {"p99_us", r.p99_us},
                    {"initial_apply_ms", r.initial_apply_ms},
                    {"bytes_per_peer", r.bytes_per_peer},
-                   {"index_bytes_per_peer", r.index_bytes_per_peer}};
+                   {"index_bytes_per_peer", r.index_bytes_per_peer},
+                   {"cpu_us_per_op", r.cpu_us_per_op}};
   if (r.seed_us >= 0)
     j["seed_us"] = r.seed_us;
   if (r.floor_before_us >= 0) {
@@ -250,8 +271,9 @@ void print_json(const row& r) {
 }
 
 void print_table(const std::vector<row>& rows) {
-  std::printf("\n%8s  %-13s %6s %11s %11s %11s %9s %12s %11s\n", "N", "variant", "ops",
-              "median us", "p99 us", "x floor", "seed us", "initial ms", "bytes/peer");
+  std::printf("\n%8s  %-13s %6s %11s %11s %11s %9s %12s %11s %11s\n", "N", "variant", "ops",
+              "median us", "p99 us", "x floor", "seed us", "initial ms", "bytes/peer",
+              "cpu us/op");
   std::map<size_t, double> floor_of;  // by N: each size has its own floor
   for (auto& r : rows)
     if (r.variant == "tcp-floor")
@@ -261,10 +283,10 @@ void print_table(const std::vector<row>& rows) {
     char seed[32] = "-";
     if (r.seed_us >= 0)
       std::snprintf(seed, sizeof(seed), "%.0f", r.seed_us);
-    std::printf("%8zu  %-13s %6zu %11.1f %11.1f %11.2f %9s %12.1f %11.0f\n", r.n,
+    std::printf("%8zu  %-13s %6zu %11.1f %11.1f %11.2f %9s %12.1f %11.0f %11.1f\n", r.n,
                 r.variant.c_str(), r.ops, r.median_us, r.p99_us,
                 floor > 0 ? r.median_us / floor : 0.0, seed, r.initial_apply_ms,
-                r.bytes_per_peer);
+                r.bytes_per_peer, r.cpu_us_per_op);
   }
   std::printf("\ntcp-floor halves (median us, before / after each size's variants):");
   for (auto& r : rows)
