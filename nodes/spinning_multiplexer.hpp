@@ -6,14 +6,17 @@
 // On these VMs waking a thread that sleeps on the other vCPU costs the
 // waker ~6 us more inside its send() (the IPI), and the sleeper takes ~5-8
 // us to run: in bench/giant_tailnet the driver's send() of a delta took
-// 10-14 us while the node's I/O thread slept and 4-5 us while it spun. So
+// 10-14 us while the node's I/O thread slept and 4-7 us while it spun. So
 // after handling events the I/O thread keeps polling (epoll_wait with a
 // zero timeout) for up to `spin` before it blocks, as Linux's busy_poll
 // does for one socket and the workers' spin does for their queues
 // (nodes/scheduler_policy.hpp): traffic that answers what it just handled
-// finds it awake. Every 16 empty polls it yields the CPU, so that a thread
-// of ours waiting for this CPU runs first. An idle process does not spin;
-// a burst of events costs at most `spin` of one CPU after its last event.
+// finds it awake. After each empty poll it yields the CPU, so that a
+// thread waiting for this CPU runs first (yielding every 16th poll only was
+// no better on two vCPUs, and twice as slow on one). An idle process does
+// not spin; a burst of events costs at most `spin` of one CPU after its
+// last event. configure_actor_system sets no spin for a process confined
+// to one CPU.
 //
 // Configured by set_io_spin (a timespan; 0 sleeps at once, as CAF does).
 // Touched only by the middleman's I/O thread (run()).
