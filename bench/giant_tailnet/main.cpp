@@ -10,9 +10,9 @@
 #include <caf/send.hpp>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sys/resource.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -107,6 +107,7 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
   // half right after, so a ratio compares the node with the machine in the
   // state it ran in (this host's floor moves between 12 and 125 us).
   auto floor_ops = std::min<size_t>(opt.ops, 2000);
+  constexpr size_t floor_warmup = 200; // round trips before each half's clock starts
   auto floor_len = wire_delta_len();
   // -- the synthetic tailnet: self is id 1, peers 2..n+1, fresh ids after.
   auto initial = std::make_shared<std::vector<wire::node>>();
@@ -219,13 +220,13 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
     rows.push_back(r);
   };
   auto floor_cpu0 = process_cpu_us();
-  auto before = tcp_ping_pong(floor_len, floor_ops / 2, 200);
+  auto before = tcp_ping_pong(floor_len, floor_ops / 2, floor_warmup);
   auto floor_cpu = process_cpu_us() - floor_cpu0;
   for (auto v : {variant::no_watcher, variant::bus_watcher, variant::pipelined})
     if (opt.wants(v))
       run(v, opt.ops);
   floor_cpu0 = process_cpu_us();
-  auto after = tcp_ping_pong(floor_len, floor_ops - floor_ops / 2, 200);
+  auto after = tcp_ping_pong(floor_len, floor_ops - floor_ops / 2, floor_warmup);
   floor_cpu += process_cpu_us() - floor_cpu0;
   auto floor_samples = before;
   floor_samples.insert(floor_samples.end(), after.begin(), after.end());
@@ -238,7 +239,7 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
   floor.floor_before_us = percentile(before, 50);
   floor.floor_after_us = percentile(after, 50);
   floor.median_us = percentile(floor_samples, 50);
-  floor.cpu_us_per_op = floor_cpu / static_cast<double>(floor_ops + 400); // + the warm-ups
+  floor.cpu_us_per_op = floor_cpu / static_cast<double>(floor_ops + 2 * floor_warmup);
   floor.p99_us = percentile(floor_samples, 99);
   floor.initial_apply_ms = initial_ms;
   floor.bytes_per_peer = bytes_per_peer;

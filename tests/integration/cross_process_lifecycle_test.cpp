@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/bytes_of.hpp"
 #include "tests/support/test_argument.hpp"
 #include "tests/support/two_process.hpp"
 
@@ -18,10 +19,6 @@ using namespace tf::test;
 using namespace std::chrono;
 
 namespace {
-
-std::span<const uint8_t> bytes_of(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 struct lifecycle_fixture : two_process_fixture {
   lifecycle_fixture() {

@@ -15,6 +15,7 @@
 #include "nodes/local_client.hpp"
 #include "runtime/counters.hpp"
 #include "tests/netstack/stream_util.hpp"
+#include "tests/support/bytes_of.hpp"
 #include "tests/support/test_argument.hpp"
 #include "tests/support/two_process.hpp"
 
@@ -71,8 +72,7 @@ CAF_TEST(tcp_echo_100_mb_udp_and_a_leaving_peer) {
   size_t answered = 0;
   for (int i = 0; i < 100 && answered < 10; ++i) {
     std::string msg = "datagram " + std::to_string(i);
-    CAF_REQUIRE(pc->send_to({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()},
-                            {remote_ip, echo_port}).ok());
+    CAF_REQUIRE(pc->send_to(bytes_of(msg), {remote_ip, echo_port}).ok());
     auto got = pc->recv_from(buf, netstack::after(milliseconds(500)));
     if (got && std::string(reinterpret_cast<char*>(buf.data()), got->len) == msg)
       ++answered;

@@ -16,6 +16,7 @@
 #include "nodes/local_client.hpp"
 #include "runtime/counters.hpp"
 #include "tests/integration/wg_interop_util.hpp"
+#include "tests/support/bytes_of.hpp"
 #include "tests/support/harness.hpp"
 
 using namespace tf;
@@ -38,10 +39,6 @@ const std::string page_from_node = "served by tailfleet through wireguard-go\n";
 uint16_t free_udp_port() {
   udp_socket probe{"0.0.0.0"};
   return probe.ok() ? probe.port() : 0;
-}
-
-std::span<const uint8_t> bytes_of(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
 /// read_all reads until EOF, an error or the deadline.

@@ -23,6 +23,7 @@
 #include "nodes/local_client.hpp"
 #include "runtime/counters.hpp"
 #include "tests/netstack/stream_util.hpp"
+#include "tests/support/bytes_of.hpp"
 #include "tests/support/harness.hpp"
 
 using namespace tf;
@@ -81,8 +82,7 @@ struct pair_fixture : system_fixture {
   }
 
   static std::span<const uint8_t> hello() {
-    static const std::string text = "hello";
-    return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+    return bytes_of("hello");
   }
 
   /// echo_through dials `to_addr` from b, where a echoes; returns true when
@@ -157,16 +157,14 @@ CAF_TEST(udp_datagrams_both_ways) {
   bool answered = false;
   // UDP may lose the first datagrams while the handshake runs: retry.
   for (int i = 0; i < 50 && !answered; ++i) {
-    CAF_REQUIRE(pb->send_to({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()},
-                            {a_ip, 5353}).ok());
+    CAF_REQUIRE(pb->send_to(bytes_of(msg), {a_ip, 5353}).ok());
     auto got = pa->recv_from(buf, netstack::after(milliseconds(200)));
     if (!got) {
       continue;
     }
     CAF_CHECK_EQUAL(std::string(reinterpret_cast<char*>(buf.data()), got->len), msg);
     std::string reply = "pong";
-    CAF_REQUIRE(pa->send_to({reinterpret_cast<const uint8_t*>(reply.data()), reply.size()},
-                            got->from).ok());
+    CAF_REQUIRE(pa->send_to(bytes_of(reply), got->from).ok());
     auto back = pb->recv_from(buf, netstack::after(seconds(5)));
     CAF_REQUIRE(back.ok());
     CAF_CHECK_EQUAL(std::string(reinterpret_cast<char*>(buf.data()), back->len), reply);
@@ -241,9 +239,6 @@ CAF_TEST(thousand_concurrent_connections_over_wireguard) {
 CAF_TEST(half_close_reset_and_listener_close_over_wireguard) {
   start(false);
   std::vector<uint8_t> buf(64);
-  auto text = [](const std::string& t) {
-    return std::span<const uint8_t>{reinterpret_cast<const uint8_t*>(t.data()), t.size()};
-  };
   CAF_MESSAGE("half-close: b's FIN ends a's reads, a still writes to b");
   {
     auto conn = connect_b_to_a(7004);
@@ -251,7 +246,7 @@ CAF_TEST(half_close_reset_and_listener_close_over_wireguard) {
     auto eof = conn.at_a.read(buf, netstack::after(seconds(10)));
     CAF_CHECK(eof.ok() && *eof == 0);
     static const std::string late = "after your FIN";
-    CAF_REQUIRE(conn.at_a.write(text(late)).ok());
+    CAF_REQUIRE(conn.at_a.write(bytes_of(late)).ok());
     conn.at_a.close();
     std::string got;
     for (;;) {

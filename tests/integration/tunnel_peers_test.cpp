@@ -32,6 +32,7 @@
 #include "runtime/wg/device.hpp"
 #include "tests/integration/wg_interop_util.hpp"
 #include "tests/netstack/stream_util.hpp"
+#include "tests/support/bytes_of.hpp"
 #include "tests/support/harness.hpp"
 
 using namespace tf;
@@ -201,8 +202,7 @@ CAF_TEST(a_peer_the_admin_moves_is_reached_at_its_new_endpoint) {
   auto udp = alpha->listen_packet("udp", ":0");
   CAF_REQUIRE(udp.ok());
   static const std::string hello = "to the hand peer";
-  CAF_REQUIRE(udp->send_to({reinterpret_cast<const uint8_t*>(hello.data()), hello.size()},
-                           {hand_ip, 9}).ok());
+  CAF_REQUIRE(udp->send_to(bytes_of(hello), {hand_ip, 9}).ok());
   auto at_old = old_home.receive(milliseconds(5000));
   CAF_REQUIRE(at_old.has_value());
   CAF_CHECK_EQUAL(at_old->first[0], 1u); // an initiation
@@ -295,7 +295,7 @@ bool echo_once(server& a, server& b, const std::string& to, const std::string& t
   auto c = b.dial("tcp", to, seconds(20));
   bool ok = false;
   if (c) {
-    ok = c->write({reinterpret_cast<const uint8_t*>(text.data()), text.size()}).ok()
+    ok = c->write(bytes_of(text)).ok()
          && c->shutdown_write().ok();
     auto got = netstack::testing::drain(*c, netstack::after(seconds(20)));
     ok = ok && got.bytes == text.size();

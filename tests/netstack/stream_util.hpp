@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "netstack/sockets.hpp"
+#include "tests/support/bytes_of.hpp"
 
 namespace tf::netstack::testing {
 
@@ -114,7 +115,7 @@ inline size_t echo_on_each(std::vector<conn>& conns, deadline d) {
   auto message = [](size_t i) { return "conn " + std::to_string(i); };
   for (size_t i = 0; i < conns.size(); ++i) {
     auto msg = message(i);
-    if (!conns[i].write({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}, d).ok())
+    if (!conns[i].write(test::bytes_of(msg), d).ok())
       return 0;
   }
   size_t echoed = 0;

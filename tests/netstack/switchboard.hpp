@@ -90,6 +90,7 @@ public:
   void hold(std::function<bool(std::span<const uint8_t>)> match) {
     std::lock_guard<std::mutex> g(mu_);
     hold_if_ = std::move(match);
+    holding_.store(hold_if_ != nullptr, std::memory_order_release);
   }
 
   /// release_held delivers what hold() kept back and stops holding. Call
@@ -100,6 +101,7 @@ public:
       std::lock_guard<std::mutex> g(mu_);
       held.swap(held_);
       hold_if_ = nullptr;
+      holding_.store(false, std::memory_order_release);
     }
     std::vector<inbound_packet> in;
     for (auto& [id, bytes] : held)
@@ -136,7 +138,7 @@ private:
       ++black_holed;
       return;
     }
-    {
+    if (holding_.load(std::memory_order_acquire)) { // no lock per packet otherwise
       std::lock_guard<std::mutex> g(mu_);
       if (hold_if_ && hold_if_(pkt)) {
         held_.emplace_back(to, std::vector<uint8_t>(pkt.begin(), pkt.end()));
@@ -197,6 +199,7 @@ private:
   std::condition_variable cv_;
   std::deque<std::pair<node_id, std::vector<uint8_t>>> queue_;
   std::function<bool(std::span<const uint8_t>)> hold_if_;
+  std::atomic<bool> holding_{false};  // hold_if_ is set (read without mu_)
   std::vector<std::pair<node_id, std::vector<uint8_t>>> held_;
   bool stop_ = false;
   std::thread pump_;

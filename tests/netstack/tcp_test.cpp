@@ -17,21 +17,19 @@
 #include "runtime/counters.hpp"
 #include "tests/netstack/stream_util.hpp"
 #include "tests/netstack/switchboard.hpp"
+#include "tests/support/bytes_of.hpp"
 
 using namespace tf;
 using namespace tf::netstack;
 using namespace tf::netstack::testing;
 using namespace std::chrono_literals;
+using tf::test::bytes_of;
 
 namespace {
 
 struct fixture : node_pair {
   explicit fixture(bool direct = false) : node_pair(0x3c00, direct) {}
 };
-
-std::span<const uint8_t> bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 std::string read_string(conn& c, size_t want) {
   std::string out;
@@ -122,16 +120,16 @@ CAF_TEST(half_close) {
     auto c = l->accept(after(5s));
     CAF_REQUIRE(c.ok());
     auto got = read_string(*c, 100); // up to EOF
-    auto w = c->write(bytes("bye:" + got), after(5s));
+    auto w = c->write(bytes_of("bye:" + got), after(5s));
     CAF_CHECK(w.ok());
     c->close();
     return got;
   });
   auto c = dial_tcp(a, {b4, 80}, after(5s));
   CAF_REQUIRE(c.ok());
-  CAF_CHECK(c->write(bytes("hello"), after(5s)).ok());
+  CAF_CHECK(c->write(bytes_of("hello"), after(5s)).ok());
   CAF_CHECK(c->shutdown_write().ok());
-  CAF_CHECK_EQUAL(c->write(bytes("late"), after(1s)).code(), errc::closed);
+  CAF_CHECK_EQUAL(c->write(bytes_of("late"), after(1s)).code(), errc::closed);
   CAF_CHECK_EQUAL(server.get(), "hello");
   CAF_CHECK_EQUAL(read_string(*c, 9), "bye:hello");
   std::vector<uint8_t> buf(16);
@@ -200,7 +198,7 @@ CAF_TEST(a_full_accept_queue_drops_syns_until_there_is_room) {
   CAF_CHECK(extra.wait_for(200ms) == std::future_status::timeout); // still waiting
   auto first = l->accept(after(5s));
   CAF_REQUIRE(first.ok());
-  CAF_REQUIRE(queued.front().write(bytes("hi"), after(5s)).ok());
+  CAF_REQUIRE(queued.front().write(bytes_of("hi"), after(5s)).ok());
   CAF_CHECK_EQUAL(read_string(*first, 2), "hi");
   auto late = extra.get();
   CAF_REQUIRE(late.ok());
@@ -210,7 +208,7 @@ CAF_TEST(a_full_accept_queue_drops_syns_until_there_is_room) {
     CAF_REQUIRE(l->accept(after(5s)).ok());
   auto last = l->accept(after(5s));
   CAF_REQUIRE(last.ok());
-  CAF_REQUIRE(late->write(bytes("late"), after(5s)).ok());
+  CAF_REQUIRE(late->write(bytes_of("late"), after(5s)).ok());
   CAF_CHECK_EQUAL(read_string(*last, 4), "late");
 }
 
@@ -228,7 +226,7 @@ CAF_TEST(reset_gives_clean_error) {
     CAF_MESSAGE("reader got: " << r.error().message());
     CAF_CHECK(r.error().detail.find("reset") != std::string::npos);
   }
-  CAF_CHECK_EQUAL(c.write(bytes("x"), after(1s)).code(), errc::connection_lost);
+  CAF_CHECK_EQUAL(c.write(bytes_of("x"), after(1s)).code(), errc::connection_lost);
   std::vector<uint8_t> buf(4);
   CAF_CHECK_EQUAL(s.read(buf, after(1s)).code(), errc::closed);
 }
@@ -240,7 +238,7 @@ CAF_TEST(close_sends_fin_when_all_was_read_else_rst) {
     CAF_MESSAGE("case " << (read_all ? "everything read" : "data left unread"));
     auto [l, c, s] = connect_pair(*this, 83);
     std::string data(5000, 'x');
-    CAF_REQUIRE(c.write(bytes(data), after(5s)).ok());
+    CAF_REQUIRE(c.write(bytes_of(data), after(5s)).ok());
     auto got = read_string(s, read_all ? data.size() : 1);
     CAF_REQUIRE_EQUAL(got.size(), read_all ? data.size() : 1u);
     if (!read_all) {
@@ -311,7 +309,7 @@ CAF_TEST(self_connect_loops_back_inside_the_node) {
   CAF_REQUIRE(c.ok());
   auto s = l->accept(after(5s));
   CAF_REQUIRE(s.ok());
-  CAF_CHECK(c->write(bytes("me"), after(1s)).ok());
+  CAF_CHECK(c->write(bytes_of("me"), after(1s)).ok());
   CAF_CHECK_EQUAL(read_string(*s, 2), "me");
 }
 
@@ -333,7 +331,7 @@ CAF_TEST(blocking_calls_inside_callbacks_are_refused) {
                              },
                              nullptr, nullptr});
   }
-  CAF_CHECK(c.write(bytes("ping"), after(1s)).ok());
+  CAF_CHECK(c.write(bytes_of("ping"), after(1s)).ok());
   auto fut = inner.get_future();
   CAF_REQUIRE(fut.wait_for(5s) == std::future_status::ready);
   CAF_CHECK_EQUAL(fut.get(), errc::invalid_argument);
@@ -362,8 +360,8 @@ CAF_TEST(a_peer_in_memory_keeps_the_narrow_send_buffer) {
     auto s = l->accept(after(5s));
     CAF_REQUIRE(s.ok());
     auto kept = counter_value("netstack_tcp_send_buffer_kept_in_memory");
-    CAF_REQUIRE(c->write(bytes("ping"), after(5s)).ok());
-    CAF_REQUIRE(c->write(bytes("pong"), after(5s)).ok()); // decided once
+    CAF_REQUIRE(c->write(bytes_of("ping"), after(5s)).ok());
+    CAF_REQUIRE(c->write(bytes_of("pong"), after(5s)).ok()); // decided once
     CAF_CHECK_EQUAL(read_string(*s, 8), "pingpong");
     CAF_CHECK_EQUAL(counter_value("netstack_tcp_send_buffer_kept_in_memory"),
                     kept + (in_memory ? 1 : 0));

@@ -12,21 +12,19 @@
 #include "netstack/netstack.hpp"
 #include "runtime/counters.hpp"
 #include "tests/netstack/switchboard.hpp"
+#include "tests/support/bytes_of.hpp"
 
 using namespace tf;
 using namespace tf::netstack;
 using namespace tf::netstack::testing;
 using namespace std::chrono_literals;
+using tf::test::bytes_of;
 
 namespace {
 
 struct fixture : node_pair {
   fixture() : node_pair(0x5000) {}
 };
-
-std::span<const uint8_t> bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 } // namespace
 
@@ -41,7 +39,7 @@ CAF_TEST(datagrams_both_ways) {
     CAF_MESSAGE("case " << (six ? "ipv6" : "ipv4"));
     const ip_addr& to_b = six ? b6 : b4;
     for (int i = 0; i < 10; ++i) {
-      CAF_REQUIRE(ua->send_to(bytes("ping " + std::to_string(i)), {to_b, 5353}).ok());
+      CAF_REQUIRE(ua->send_to(bytes_of("ping " + std::to_string(i)), {to_b, 5353}).ok());
     }
     std::vector<uint8_t> buf(1500);
     for (int i = 0; i < 10; ++i) {
@@ -51,7 +49,7 @@ CAF_TEST(datagrams_both_ways) {
       CAF_CHECK_EQUAL(got, "ping " + std::to_string(i));
       ip_endpoint want_from{six ? a6 : a4, ua->port()};
       CAF_CHECK_EQUAL(r->from.to_string(), want_from.to_string());
-      CAF_CHECK(ub->send_to(bytes("pong " + got), r->from).ok());
+      CAF_CHECK(ub->send_to(bytes_of("pong " + got), r->from).ok());
     }
     for (int i = 0; i < 10; ++i) {
       auto r = ua->recv_from(buf, after(5s));

@@ -13,15 +13,13 @@
 
 #include "runtime/control_channel.hpp"
 #include "runtime/counters.hpp"
+#include "tests/support/bytes_of.hpp"
 
 using namespace tf;
 using phase = control_channel::phase;
+using tf::test::bytes_of;
 
 namespace {
-
-std::span<const uint8_t> bytes_of(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 std::vector<uint8_t> pattern_bytes(size_t n, uint32_t seed) {
   std::vector<uint8_t> out(n);

@@ -13,8 +13,10 @@
 #include "runtime/aead.hpp"
 #include "runtime/blake2s.hpp"
 #include "runtime/hex.hpp"
+#include "tests/support/bytes_of.hpp"
 
 using namespace tf;
+using tf::test::bytes_of;
 
 namespace {
 
@@ -22,10 +24,6 @@ std::vector<uint8_t> unhex(std::string_view text) {
   auto out = from_hex(text);
   CAF_REQUIRE(out.has_value());
   return *out;
-}
-
-std::span<const uint8_t> bytes_of(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
 std::vector<uint8_t> range_bytes(size_t n) {

@@ -14,9 +14,11 @@
 #include "runtime/keys.hpp"
 #include "runtime/noise.hpp"
 #include "tests/runtime/noise_vectors.hpp"
+#include "tests/support/bytes_of.hpp"
 
 using namespace tf;
 using namespace tf::noise;
+using tf::test::bytes_of;
 
 namespace {
 
@@ -24,10 +26,6 @@ std::vector<uint8_t> unhex(std::string_view text) {
   auto out = from_hex(text);
   CAF_REQUIRE(out.has_value());
   return *out;
-}
-
-std::span<const uint8_t> bytes_of(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
 std::vector<uint8_t> random_key() {
@@ -97,7 +95,7 @@ bool run_handshake(handshake_state& i, handshake_state& r) {
 // -- known answers -------------------------------------------------------------
 
 CAF_TEST(published_vectors_both_roles) {
-  for (auto& v : test::handshake_vectors) {
+  for (auto& v : noise::test::handshake_vectors) {
     CAF_MESSAGE("case " << v.name);
     auto prologue = unhex(v.prologue);
     auto psk = unhex(v.psk);

@@ -22,6 +22,7 @@
 
 #include "nodes/actor_system_setup.hpp"
 #include "nodes/server.hpp"
+#include "tests/support/bytes_of.hpp"
 
 using namespace tf;
 using namespace std::chrono;
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
       total += *n;
     }
     auto reply = "got " + std::to_string(total) + " bytes";
-    (void)c.write({reinterpret_cast<const uint8_t*>(reply.data()), reply.size()});
+    (void)c.write(test::bytes_of(reply));
     c.close();
   }));
   std::cout << "ready" << std::endl;
