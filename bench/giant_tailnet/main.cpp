@@ -58,6 +58,10 @@ struct row {
   // after the size's variants (a gap shows the machine changed state).
   double floor_before_us = -1;
   double floor_after_us = -1;
+  // tcp-floor only: the one-way crossing (tcp_one_way), measured in the
+  // same two halves.
+  double one_way_us = -1;
+  double one_way_p99_us = -1;
   // CPU time of the whole process (every thread: user + system) per op,
   // spins included: what the latency costs.
   double cpu_us_per_op = 0;
@@ -219,15 +223,19 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
     }
     rows.push_back(r);
   };
+  auto reader_spin = caf::get_or(sys.config(), io_spin_key, default_io_spin);
   auto floor_cpu0 = process_cpu_us();
   auto before = tcp_ping_pong(floor_len, floor_ops / 2, floor_warmup);
   auto floor_cpu = process_cpu_us() - floor_cpu0;
+  auto one_way = tcp_one_way(floor_len, floor_ops / 2, floor_warmup, reader_spin);
   for (auto v : {variant::no_watcher, variant::bus_watcher, variant::pipelined})
     if (opt.wants(v))
       run(v, opt.ops);
   floor_cpu0 = process_cpu_us();
   auto after = tcp_ping_pong(floor_len, floor_ops - floor_ops / 2, floor_warmup);
   floor_cpu += process_cpu_us() - floor_cpu0;
+  auto one_way_after = tcp_one_way(floor_len, floor_ops - floor_ops / 2, floor_warmup, reader_spin);
+  one_way.insert(one_way.end(), one_way_after.begin(), one_way_after.end());
   auto floor_samples = before;
   floor_samples.insert(floor_samples.end(), after.begin(), after.end());
   if (opt.wants(variant::full_rebuild))
@@ -239,6 +247,8 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
   floor.floor_before_us = percentile(before, 50);
   floor.floor_after_us = percentile(after, 50);
   floor.median_us = percentile(floor_samples, 50);
+  floor.one_way_us = percentile(one_way, 50);
+  floor.one_way_p99_us = percentile(one_way, 99);
   floor.cpu_us_per_op = floor_cpu / static_cast<double>(floor_ops + 2 * floor_warmup);
   floor.p99_us = percentile(floor_samples, 99);
   floor.initial_apply_ms = initial_ms;
@@ -267,6 +277,8 @@ void print_json(const row& r) {
   if (r.floor_before_us >= 0) {
     j["floor_before_us"] = r.floor_before_us;
     j["floor_after_us"] = r.floor_after_us;
+    j["one_way_us"] = r.one_way_us;
+    j["one_way_p99_us"] = r.one_way_p99_us;
   }
   std::cout << j.dump() << std::endl;
 }
@@ -293,6 +305,10 @@ void print_table(const std::vector<row>& rows) {
   for (auto& r : rows)
     if (r.floor_before_us >= 0)
       std::printf("  %zu: %.1f / %.1f", r.n, r.floor_before_us, r.floor_after_us);
+  std::printf("\ntcp one-way crossing (median / p99 us: write, epoll, read; no work, no reply):");
+  for (auto& r : rows)
+    if (r.one_way_us >= 0)
+      std::printf("  %zu: %.1f / %.1f", r.n, r.one_way_us, r.one_way_p99_us);
   std::printf("\n");
 }
 

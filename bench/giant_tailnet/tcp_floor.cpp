@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-// The TCP ping-pong floor. Two threads, blocking sockets, TCP_NODELAY.
+// The TCP references: the ping-pong floor (two threads, blocking sockets,
+// TCP_NODELAY) and the one-way crossing (a reader polling with epoll, a
+// sender spinning on the reader's flag). Each call owns its threads.
 #include "bench/giant_tailnet/tcp_floor.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <stdexcept>
+#include <utility>
 #include <thread>
 
 #include "runtime/tcp_listen.hpp"
@@ -40,38 +48,51 @@ bool write_full(int fd, const char* buf, size_t len) {
   return true;
 }
 
-void set_blocking_nodelay(int fd) {
+void set_nodelay(int fd) {
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-} // namespace
-
-std::vector<double> tcp_ping_pong(size_t frame_len, size_t rounds, size_t warmup) {
+/// connected_pair is a loopback TCP connection: {dialed end, accepted end},
+/// both blocking, TCP_NODELAY.
+std::pair<int, int> connected_pair() {
   auto listener = listen_tcp("127.0.0.1", 0);
   if (!listener)
     throw std::runtime_error(listener.error().message());
-  int lfd = listener->fd;
-  // The listener is non-blocking; accept in the echo thread with a poll loop.
-  std::thread echo{[lfd, frame_len, total = rounds + warmup] {
-    int fd = -1;
-    while (fd < 0)
-      fd = ::accept4(lfd, nullptr, nullptr, 0);
-    set_blocking_nodelay(fd);
-    std::vector<char> buf(frame_len);
-    for (size_t i = 0; i < total; ++i)
-      if (!read_full(fd, buf.data(), frame_len) || !write_full(fd, buf.data(), frame_len))
-        break;
-    ::close(fd);
-  }};
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
   sin.sin_port = htons(listener->port);
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0)
-    throw std::runtime_error("tcp floor: connect failed");
-  set_blocking_nodelay(fd);
+  int accepted = -1;
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0) {
+    // The listener is non-blocking; the dial has completed, so the
+    // connection is queued (or comes within the poll's second).
+    pollfd ready{listener->fd, POLLIN, 0};
+    if (::poll(&ready, 1, 1000) == 1)
+      accepted = ::accept4(listener->fd, nullptr, nullptr, 0);
+  }
+  ::close(listener->fd);
+  if (accepted < 0) {
+    if (fd >= 0)
+      ::close(fd);
+    throw std::runtime_error("tcp reference: loopback connection failed");
+  }
+  set_nodelay(fd);
+  set_nodelay(accepted);
+  return {fd, accepted};
+}
+
+} // namespace
+
+std::vector<double> tcp_ping_pong(size_t frame_len, size_t rounds, size_t warmup) {
+  auto [fd, echo_fd] = connected_pair();
+  std::thread echo{[fd = echo_fd, frame_len, total = rounds + warmup] {
+    std::vector<char> buf(frame_len);
+    for (size_t i = 0; i < total; ++i)
+      if (!read_full(fd, buf.data(), frame_len) || !write_full(fd, buf.data(), frame_len))
+        break;
+  }};
   std::vector<char> buf(frame_len, 'x');
   std::vector<double> out;
   out.reserve(rounds);
@@ -85,8 +106,77 @@ std::vector<double> tcp_ping_pong(size_t frame_len, size_t rounds, size_t warmup
   }
   ::close(fd);
   echo.join();
-  ::close(lfd);
+  ::close(echo_fd);
   return out;
+}
+
+std::vector<double> tcp_one_way(size_t frame_len, size_t rounds, size_t warmup,
+                                std::chrono::nanoseconds reader_spin) {
+  auto [out, in] = connected_pair();
+  auto total = rounds + warmup;
+  std::atomic<size_t> frames_read{0};
+  std::atomic<bool> reader_gone{false}; // it stopped early: the stream failed
+  // The reader: the node's I/O thread without the node. It polls epoll with
+  // a zero timeout, yielding after each empty poll, until `reader_spin` has
+  // passed since its last frame, then sleeps in epoll_wait; it reads what
+  // is there and counts whole frames.
+  std::thread reader{[in, frame_len, total, reader_spin, &frames_read, &reader_gone] {
+    int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, in, &ev);
+    std::vector<char> buf(4096);
+    size_t bytes = 0;
+    auto last_frame = std::chrono::steady_clock::now();
+    while (bytes < total * frame_len) {
+      bool spinning = std::chrono::steady_clock::now() - last_frame < reader_spin;
+      epoll_event got{};
+      if (::epoll_wait(ep, &got, 1, spinning ? 0 : -1) <= 0) {
+        if (spinning)
+          sched_yield();
+        continue;
+      }
+      auto n = ::recv(in, buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        break;
+      if (n > 0) {
+        bytes += static_cast<size_t>(n);
+        frames_read.store(bytes / frame_len, std::memory_order_release);
+        last_frame = std::chrono::steady_clock::now();
+      }
+    }
+    ::close(ep);
+    reader_gone.store(true, std::memory_order_release);
+  }};
+  // The sender: the benchmark's driver without an actor. It writes a frame
+  // and spins (yielding every 64 looks, as an idle CAF worker of tailfleet's
+  // scheduler does) until the reader has it.
+  std::vector<char> frame(frame_len, 'x');
+  std::vector<double> samples;
+  samples.reserve(rounds);
+  auto arrived = [&](size_t i) {
+    for (size_t looks = 1; frames_read.load(std::memory_order_acquire) <= i; ++looks) {
+      if (reader_gone.load(std::memory_order_acquire))
+        return frames_read.load(std::memory_order_acquire) > i;
+      if (looks % 64 == 0)
+        sched_yield();
+    }
+    return true;
+  };
+  for (size_t i = 0; i < total; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (!write_full(out, frame.data(), frame_len) || !arrived(i))
+      break;
+    auto dt = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0);
+    if (i >= warmup)
+      samples.push_back(dt.count());
+  }
+  ::close(out);
+  reader.join();
+  ::close(in);
+  if (samples.size() != rounds)
+    throw std::runtime_error("tcp one-way: the stream failed");
+  return samples;
 }
 
 } // namespace tf::bench

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+// bench/giant_tailnet's interface, which the checks read: `--json`
+// prints one object per (n, variant) with the fields they need. Runs the
+// real program on a small tailnet (a real node, the fake control over
+// loopback TCP, the TCP references) and checks the shape of what it prints,
+// never a timing. Single-threaded; the program is a child process.
+#define CAF_SUITE giant_tailnet_json
+#include <caf/test/unit_test_impl.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_argument.hpp"
+
+namespace {
+
+struct run_result {
+  int exit_status = -1;
+  std::vector<nlohmann::json> rows;
+  std::vector<std::string> unparsed;
+};
+
+// run_json runs giant_tailnet (its path comes after ctest's "--") with
+// `args` and parses each line it prints on stdout.
+run_result run_json(const std::string& args) {
+  run_result out;
+  auto program = tf::test::test_argument();
+  if (program.empty())
+    return out;
+  auto cmd = program + " " + args + " 2>/dev/null";
+  auto* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr)
+    return out;
+  std::string line;
+  char buf[4096];
+  while (std::fgets(buf, sizeof(buf), pipe) != nullptr) {
+    line += buf;
+    if (line.empty() || line.back() != '\n')
+      continue;
+    line.pop_back();
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      out.unparsed.push_back(line);
+    else
+      out.rows.push_back(std::move(j));
+    line.clear();
+  }
+  auto status = ::pclose(pipe);
+  out.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+bool positive_number(const nlohmann::json& row, const char* field) {
+  return row.contains(field) && row[field].is_number() && row[field].get<double>() > 0;
+}
+
+} // namespace
+
+CAF_TEST(json_mode_prints_one_row_per_size_and_variant) {
+  auto got = run_json("--n 1000,2000 --ops 30 --full-rebuild-ops 2 --json");
+  CAF_REQUIRE_EQUAL(got.exit_status, 0);
+  CAF_CHECK(got.unparsed.empty());
+  CAF_REQUIRE_EQUAL(got.rows.size(), 10u); // 2 sizes x 5 variants
+  std::set<std::pair<size_t, std::string>> seen;
+  for (auto& row : got.rows) {
+    CAF_REQUIRE(row.contains("n") && row.contains("variant"));
+    auto n = row["n"].get<size_t>();
+    auto variant = row["variant"].get<std::string>();
+    CAF_CHECK(n == 1000 || n == 2000);
+    seen.emplace(n, variant);
+    for (auto* field : {"us_per_op", "p99_us", "initial_apply_ms", "bytes_per_peer"})
+      if (!positive_number(row, field))
+        CAF_FAIL(variant << " at " << n << ": no positive " << field);
+    CAF_CHECK_GREATER_OR_EQUAL(row["p99_us"].get<double>(), row["us_per_op"].get<double>());
+    if (variant == "tcp-floor") {
+      // The references beside the floor: its two halves and the one-way
+      // crossing.
+      CAF_CHECK(positive_number(row, "floor_before_us"));
+      CAF_CHECK(positive_number(row, "floor_after_us"));
+      CAF_CHECK(positive_number(row, "one_way_us"));
+      CAF_CHECK(positive_number(row, "one_way_p99_us"));
+    }
+  }
+  for (size_t n : {1000u, 2000u})
+    for (auto* variant : {"no-watcher", "bus-watcher", "pipelined", "full-rebuild", "tcp-floor"})
+      if (seen.count({n, variant}) == 0)
+        CAF_FAIL("no " << variant << " row for n = " << n);
+}
+
+CAF_TEST(variants_select_rows_and_bad_flags_fail) {
+  auto got = run_json("--n 1000 --ops 20 --variants no-watcher --json");
+  CAF_REQUIRE_EQUAL(got.exit_status, 0);
+  // The chosen variant, and the floor every ratio needs.
+  CAF_REQUIRE_EQUAL(got.rows.size(), 2u);
+  CAF_CHECK_EQUAL(got.rows[0]["variant"].get<std::string>(), "no-watcher");
+  CAF_CHECK_EQUAL(got.rows[1]["variant"].get<std::string>(), "tcp-floor");
+  auto bad = run_json("--n ten --json");
+  CAF_CHECK_NOT_EQUAL(bad.exit_status, 0);
+  CAF_CHECK(bad.rows.empty());
+}
