@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <stdexcept>
-#include <utility>
 #include <thread>
+#include <utility>
 
 #include "runtime/tcp_listen.hpp"
 
