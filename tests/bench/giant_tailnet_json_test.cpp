@@ -9,13 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "tests/support/run_command.hpp"
 #include "tests/support/test_argument.hpp"
 
 namespace {
@@ -33,26 +32,16 @@ run_result run_json(const std::string& args) {
   auto program = tf::test::test_argument();
   if (program.empty())
     return out;
-  auto cmd = program + " " + args + " 2>/dev/null";
-  auto* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr)
-    return out;
-  std::string line;
-  char buf[4096];
-  while (std::fgets(buf, sizeof(buf), pipe) != nullptr) {
-    line += buf;
-    if (line.empty() || line.back() != '\n')
-      continue;
-    line.pop_back();
+  auto [status, text] = tf::test::run_command(program + " " + args + " 2>/dev/null");
+  out.exit_status = status;
+  std::istringstream lines{text};
+  for (std::string line; std::getline(lines, line);) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object())
       out.unparsed.push_back(line);
     else
       out.rows.push_back(std::move(j));
-    line.clear();
   }
-  auto status = ::pclose(pipe);
-  out.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
 }
 

@@ -26,6 +26,7 @@
 #include "runtime/counters.hpp"
 #include "runtime/wire_codec.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/run_command.hpp"
 
 using namespace tf;
 using namespace tf::test;
@@ -143,14 +144,7 @@ std::pair<int, std::string> curl(const temp_dir& dir, const std::string& method,
     cmd += " -H 'Content-Type: application/json' --data-binary @'" + in + "'";
   }
   cmd += " '" + url + "'";
-  std::string status;
-  if (auto* p = ::popen(cmd.c_str(), "r")) {
-    char buf[64];
-    while (auto n = ::fread(buf, 1, sizeof(buf), p)) {
-      status.append(buf, n);
-    }
-    ::pclose(p);
-  }
+  auto status = test::run_command(cmd).second; // curl's -w: the HTTP status
   return {std::atoi(status.c_str()), read_file(out)};
 }
 

@@ -146,14 +146,14 @@ struct interop_fixture : system_fixture {
     CHECK_OR_RETURN(wait_until([&] { return lc.peer_by_name(wg_hostname).ok(); }, seconds(10)));
 
     auto node_key = to_base64(st->self->key.bytes());
-    auto peer = run(script + " peer " + ns.name + " " + node_key + " " + node_ip + "/32 "
-                    + local_ip + ":" + std::to_string(port));
+    auto peer = run_command(script + " peer " + ns.name + " " + node_key + " " + node_ip
+                            + "/32 " + local_ip + ":" + std::to_string(port));
     CHECK_OR_RETURN(peer.first == 0);
 
     fetch_from_namespace(script, ns, **node);
     serve_to_namespace(script, ns, **node, node_ip);
     ping_from_namespace(ns, node_ip);
-    auto show = run(script + " show " + ns.name).second;
+    auto show = run_command(script + " show " + ns.name).second;
     CAF_MESSAGE("wireguard-go says:\n" << show);
     CAF_CHECK(show.find("latest handshake:") != std::string::npos);
     CAF_CHECK(show.find("endpoint: " + local_ip + ":" + std::to_string(port))
@@ -168,8 +168,8 @@ struct interop_fixture : system_fixture {
     CAF_MESSAGE("a. the node fetches a page from inside the namespace");
     temp_dir dir;
     std::ofstream{dir.str("hello.txt")} << page_from_wg;
-    auto serve = run(script + " http-serve " + ns.name + " " + std::to_string(wg_http_port)
-                     + " " + dir.str());
+    auto serve = run_command(script + " http-serve " + ns.name + " "
+                             + std::to_string(wg_http_port) + " " + dir.str());
     CHECK_OR_RETURN(serve.first == 0);
     CAF_MESSAGE("http.server at " << value_of(serve.second, "WG_HTTP_URL"));
     auto c = node.dial("tcp", std::string{wg_hostname} + ":" + std::to_string(wg_http_port),
@@ -196,7 +196,7 @@ struct interop_fixture : system_fixture {
     CHECK_OR_RETURN(l.ok());
     auto url = "http://" + node_ip + ":" + std::to_string(node_http_port) + "/index.txt";
     auto curl = std::async(std::launch::async,
-                           [&] { return run(script + " curl " + ns.name + " " + url); });
+                           [&] { return run_command(script + " curl " + ns.name + " " + url); });
     auto request_line = serve_one(*l, page_from_node);
     auto [rc, out] = curl.get();
     l->close();
@@ -208,8 +208,8 @@ struct interop_fixture : system_fixture {
   /// ping_from_namespace: the node's netstack answers ICMP echo.
   void ping_from_namespace(peer_netns& ns, const std::string& node_ip) {
     CAF_MESSAGE("c. the namespace pings the node");
-    auto [rc, out] = run("ip netns exec " + value_of(ns.env, "WG_NETNS") + " ping -c 3 -W 2 "
-                         + node_ip + " 2>&1");
+    auto [rc, out] = run_command("ip netns exec " + value_of(ns.env, "WG_NETNS")
+                                 + " ping -c 3 -W 2 " + node_ip + " 2>&1");
     CAF_MESSAGE("ping: " << out);
     CAF_CHECK_EQUAL(rc, 0);
     CAF_CHECK(out.find("3 received") != std::string::npos);

@@ -119,11 +119,11 @@ void run_interop(const std::string& script, peer_netns& ns) {
   CHECK_OR_RETURN(r.sock.ok());
   auto b_endpoint = local_ip + ":" + std::to_string(r.sock.port());
   auto peer_cmd = script + " peer " + ns.name + " ";
-  auto add_a = run(peer_cmd + to_base64(r.key_a.public_key().bytes()) + " " + our_a.to_string()
-                   + "/32");
+  auto add_a = run_command(peer_cmd + to_base64(r.key_a.public_key().bytes()) + " "
+                           + our_a.to_string() + "/32");
   CHECK_OR_RETURN(add_a.first == 0);
-  auto add_b = run(peer_cmd + to_base64(r.key_b.public_key().bytes()) + " " + our_b.to_string()
-                   + "/32 " + b_endpoint);
+  auto add_b = run_command(peer_cmd + to_base64(r.key_b.public_key().bytes()) + " "
+                           + our_b.to_string() + "/32 " + b_endpoint);
   CHECK_OR_RETURN(add_b.first == 0);
 
   CAF_MESSAGE("A initiates and pings wireguard-go's kernel through the tunnel");
@@ -152,7 +152,7 @@ void run_interop(const std::string& script, peer_netns& ns) {
   int ping_rc = -1;
   std::string ping_out;
   std::thread pinger{[&] {
-    auto [rc, out] = run("ip netns exec " + ns.name + " ping -c 3 -i 0.3 -W 3 "
+    auto [rc, out] = run_command("ip netns exec " + ns.name + " ping -c 3 -i 0.3 -W 3 "
                          + our_b.to_string() + " 2>&1");
     ping_rc = rc;
     ping_out = out;
@@ -171,7 +171,7 @@ void run_interop(const std::string& script, peer_netns& ns) {
   auto* kb = r.sb->current();
   CHECK_OR_RETURN(kb != nullptr);
   CAF_CHECK(!kb->initiator);
-  CAF_MESSAGE("wireguard-go says:\n" << run(script + " show " + ns.name).second);
+  CAF_MESSAGE("wireguard-go says:\n" << run_command(script + " show " + ns.name).second);
 }
 
 } // namespace

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Helpers for the wireguard-go interop tests: shell commands, a blocking UDP
-// socket with a receive timeout, base64 keys as `wg` prints them, hand-built
-// IPv4/ICMP echo packets, and the namespace rig (peer_netns) around
-// scripts/wg-peer-netns.sh. Test-only; single-threaded use.
+// Helpers for the wireguard-go interop tests: shell commands (run_command,
+// from tests/support), a blocking UDP socket with a receive timeout, base64
+// keys as `wg` prints them, hand-built IPv4/ICMP echo packets, and the
+// namespace rig (peer_netns) around scripts/wg-peer-netns.sh. Test-only;
+// single-threaded use.
 #pragma once
 
 #include <arpa/inet.h>
@@ -27,24 +28,12 @@
 
 #include "runtime/ip.hpp"
 #include "runtime/keys.hpp"
+#include "tests/support/run_command.hpp"
 #include "tests/support/test_argument.hpp"
 
 namespace tf::wg::interop {
 
-/// run executes `cmd` with /bin/sh and returns {exit status, stdout}.
-inline std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (f == nullptr) {
-    return {-1, out};
-  }
-  char buf[512];
-  while (size_t n = fread(buf, 1, sizeof(buf), f)) {
-    out.append(buf, n);
-  }
-  int status = pclose(f);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using test::run_command; // {exit status, stdout} of a shell command
 
 /// value_of finds "KEY=value" in `text` (one per line).
 inline std::string value_of(const std::string& text, const std::string& key) {
@@ -211,7 +200,7 @@ inline std::string skip_reason(const std::string& script) {
   if (geteuid() != 0) {
     return "not root";
   }
-  if (run(script + " probe").first != 0) {
+  if (run_command(script + " probe").first != 0) {
     return "cannot create a network namespace (ip netns add failed)";
   }
   return {};
@@ -229,7 +218,7 @@ struct peer_netns {
 
   ~peer_netns() {
     if (is_up) {
-      run(script + " down " + name);
+      run_command(script + " down " + name);
     }
   }
 
@@ -238,13 +227,13 @@ struct peer_netns {
     for (int i = 0; i < 24 && !is_up; ++i) {
       int index = first_index + (getpid() + i) % 24;
       is_up = true; // `up` cleans up after itself, but be safe
-      auto [rc, out] = run(script + " up " + name + " " + std::to_string(index) + " "
-                           + tunnel_ip + " " + std::to_string(getpid()));
+      auto [rc, out] = run_command(script + " up " + name + " " + std::to_string(index)
+                                   + " " + tunnel_ip + " " + std::to_string(getpid()));
       if (rc == 0) {
         env = out;
         return true;
       }
-      run(script + " down " + name);
+      run_command(script + " down " + name);
       is_up = false;
       if (rc != 3) {
         return false;
