@@ -83,6 +83,24 @@ std::pair<int, int> connected_pair() {
   return {fd, accepted};
 }
 
+/// timed_rounds runs `round(i)` for `warmup + rounds` rounds and returns
+/// each round's time after the warm-up, in microseconds; it stops at the
+/// first round that fails.
+template <class Round>
+std::vector<double> timed_rounds(size_t rounds, size_t warmup, Round round) {
+  std::vector<double> out;
+  out.reserve(rounds);
+  for (size_t i = 0; i < rounds + warmup; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (!round(i))
+      break;
+    auto dt = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0);
+    if (i >= warmup)
+      out.push_back(dt.count());
+  }
+  return out;
+}
+
 } // namespace
 
 std::vector<double> tcp_ping_pong(size_t frame_len, size_t rounds, size_t warmup) {
@@ -94,16 +112,9 @@ std::vector<double> tcp_ping_pong(size_t frame_len, size_t rounds, size_t warmup
         break;
   }};
   std::vector<char> buf(frame_len, 'x');
-  std::vector<double> out;
-  out.reserve(rounds);
-  for (size_t i = 0; i < rounds + warmup; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    if (!write_full(fd, buf.data(), frame_len) || !read_full(fd, buf.data(), frame_len))
-      break;
-    auto dt = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0);
-    if (i >= warmup)
-      out.push_back(dt.count());
-  }
+  auto out = timed_rounds(rounds, warmup, [&](size_t) {
+    return write_full(fd, buf.data(), frame_len) && read_full(fd, buf.data(), frame_len);
+  });
   ::close(fd);
   echo.join();
   ::close(echo_fd);
@@ -152,8 +163,6 @@ std::vector<double> tcp_one_way(size_t frame_len, size_t rounds, size_t warmup,
   // and spins (yielding every 64 looks, as an idle CAF worker of tailfleet's
   // scheduler does) until the reader has it.
   std::vector<char> frame(frame_len, 'x');
-  std::vector<double> samples;
-  samples.reserve(rounds);
   auto arrived = [&](size_t i) {
     for (size_t looks = 1; frames_read.load(std::memory_order_acquire) <= i; ++looks) {
       if (reader_gone.load(std::memory_order_acquire))
@@ -163,14 +172,9 @@ std::vector<double> tcp_one_way(size_t frame_len, size_t rounds, size_t warmup,
     }
     return true;
   };
-  for (size_t i = 0; i < total; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    if (!write_full(out, frame.data(), frame_len) || !arrived(i))
-      break;
-    auto dt = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0);
-    if (i >= warmup)
-      samples.push_back(dt.count());
-  }
+  auto samples = timed_rounds(rounds, warmup, [&](size_t i) {
+    return write_full(out, frame.data(), frame_len) && arrived(i);
+  });
   ::close(out);
   reader.join();
   ::close(in);
