@@ -305,20 +305,42 @@ result<void> control_channel::on_record(std::span<const uint8_t> record,
       return {};
     }
     case phase::established: {
-      if (record.size() < noise::tag_len) {
+      if (record.size() < noise::tag_len + 1) {
         TF_COUNTER("control_channel_bad_record").add();
         return fail(make_error(errc::malformed_frame,
-                               "control channel: record shorter than its tag"));
+                               "control channel: record shorter than its tag and padding length"));
       }
+      size_t old_len = app_out.size();
       if (auto r = receive_.decrypt_with_ad({}, record, app_out); !r) {
         TF_COUNTER("control_channel_decrypt_failed").add();
         return fail(r.error());
       }
-      return {};
+      return strip_padding(app_out, old_len);
     }
     default:
       return fail(make_error(errc::internal, "control channel: record in wrong phase"));
   }
+}
+
+result<void> control_channel::strip_padding(std::vector<uint8_t>& app_out, size_t old_len) {
+  // The plaintext is app_out[old_len..]: chunk, zeros, their count.
+  size_t plaintext_len = app_out.size() - old_len;
+  size_t padding = app_out.back();
+  if (padding + 1 > plaintext_len) {
+    app_out.resize(old_len);
+    TF_COUNTER("control_channel_bad_record").add();
+    return fail(make_error(errc::malformed_frame,
+                           "control channel: record padding longer than the record"));
+  }
+  size_t chunk_end = app_out.size() - 1 - padding;
+  if (std::any_of(app_out.begin() + chunk_end, app_out.end() - 1,
+                  [](uint8_t b) { return b != 0; })) {
+    app_out.resize(old_len);
+    TF_COUNTER("control_channel_bad_record").add();
+    return fail(make_error(errc::malformed_frame, "control channel: nonzero record padding"));
+  }
+  app_out.resize(chunk_end);
+  return {};
 }
 
 result<void> control_channel::seal(std::span<const uint8_t> app_bytes,
@@ -329,24 +351,48 @@ result<void> control_channel::seal(std::span<const uint8_t> app_bytes,
   if (phase_ != phase::established) {
     return fail(wrong_phase("control channel: seal() before the handshake finished"));
   }
-  if (app_bytes.empty()) {
-    return {};
+  size_t sealed_len = 0;
+  for (size_t left = app_bytes.size(); left > 0;) {
+    size_t n = std::min(left, control_max_chunk_len);
+    sealed_len += header_len + n + 1 + control_record_padding(n) + noise::tag_len;
+    left -= n;
   }
-  size_t num_records = (app_bytes.size() + control_max_chunk_len - 1) / control_max_chunk_len;
   size_t old_len = out.size();
-  out.resize(old_len + app_bytes.size() + num_records * (header_len + noise::tag_len));
+  out.resize(old_len + sealed_len);
   uint8_t* dst = out.data() + old_len;
   while (!app_bytes.empty()) {
+    // The plaintext is assembled in place and encrypted over itself.
     size_t n = std::min(app_bytes.size(), control_max_chunk_len);
-    put_header(dst, n + noise::tag_len);
-    auto r = send_.encrypt_with_ad({}, app_bytes.first(n),
-                                   std::span<uint8_t>{dst + header_len, n + noise::tag_len});
+    size_t padding = control_record_padding(n);
+    size_t plaintext_len = n + padding + 1;
+    uint8_t* plaintext = dst + header_len;
+    put_header(dst, plaintext_len + noise::tag_len);
+    std::memcpy(plaintext, app_bytes.data(), n);
+    std::memset(plaintext + n, 0, padding);
+    plaintext[n + padding] = static_cast<uint8_t>(padding);
+    auto r = send_.encrypt_with_ad({}, std::span<const uint8_t>{plaintext, plaintext_len},
+                                   std::span<uint8_t>{plaintext, plaintext_len + noise::tag_len});
     if (!r) {
       out.resize(old_len);
       return fail(r.error());
     }
-    dst += header_len + n + noise::tag_len;
+    dst += header_len + plaintext_len + noise::tag_len;
     app_bytes = app_bytes.subspan(n);
+  }
+  return {};
+}
+
+result<void> control_channel::seal_plaintext_for_test(std::span<const uint8_t> plaintext,
+                                                      std::vector<uint8_t>& out) {
+  if (phase_ != phase::established || plaintext.size() > control_max_plaintext_len) {
+    return make_error(errc::invalid_argument, "control channel: seal_plaintext_for_test");
+  }
+  size_t old_len = out.size();
+  out.resize(old_len + header_len);
+  put_header(out.data() + old_len, plaintext.size() + noise::tag_len);
+  if (auto r = send_.encrypt_with_ad({}, plaintext, out); !r) {
+    out.resize(old_len);
+    return r;
   }
   return {};
 }

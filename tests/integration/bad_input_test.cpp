@@ -265,7 +265,7 @@ CAF_TEST(garbage_on_the_control_port_closes_only_that_connection) {
     const char* counter;
   } cases[] = {
     {"garbage", std::vector<uint8_t>(http.begin(), http.end()), "control_channel_bad_preamble"},
-    {"wrong preamble version", {'T', 'F', 'C', 0x02, 0, 1, 0}, "control_channel_bad_preamble"},
+    {"wrong preamble version", {'T', 'F', 'C', 0x01, 0, 1, 0}, "control_channel_bad_preamble"},
     {"truncated handshake", truncated, "control_channel_handshake_failed"},
   };
   for (auto& c : cases) {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // control_channel: client and server against each other (byte by byte and in
-// random chunkings, messages of 0 B to 1 MB), then every rejection: wrong
-// server key, bad preamble, corrupted, empty, replayed records, bytes in the
-// wrong phase, records before accept(). Each rejection checks its counter.
+// random chunkings, messages of 0 B to 1 MB, the record padding), then every
+// rejection: wrong server key, bad preamble, corrupted, empty, replayed
+// records, bad padding, bytes in the wrong phase, records before accept().
+// Each rejection checks its counter.
 #define CAF_SUITE runtime_control_channel
 #include <caf/test/unit_test_impl.hpp>
 
@@ -110,18 +111,25 @@ CAF_TEST(record_1_layout) {
 }
 
 CAF_TEST(messages_of_all_sizes_both_directions) {
+  // A record is a 2-byte length, the chunk, its padding, the padding-length
+  // byte and a 16-byte tag; the wire lengths are worked out by hand.
   struct {
     const char* name;
     size_t len;
-    size_t num_records;
+    size_t wire_len;
     size_t max_chunk; // 0 = whole, 1 = byte by byte, else random
   } cases[] = {
     {"empty", 0, 0, 0},
-    {"one byte", 1, 1, 1},
-    {"one full record", 65519, 1, 1000},
-    {"one byte over a record", 65520, 2, 70000},
-    {"one megabyte", 1 << 20, 17, 9000},
-    {"one megabyte whole", 1 << 20, 17, 0},
+    {"one byte", 1, 2 + 1 + 1 + 16, 1},
+    {"63 bytes: plaintext ends one block past 0, unpadded", 63, 2 + 64 + 16, 0},
+    {"64 bytes: padded to 256", 64, 2 + 256 + 16, 0},
+    {"a delta's 204 bytes: padded to 256", 204, 2 + 256 + 16, 1},
+    {"255 bytes: 256 without padding", 255, 2 + 256 + 16, 0},
+    {"one full record", 65279, 2 + 65280 + 16, 1000},
+    {"one byte over a record", 65280, (2 + 65280 + 16) + (2 + 2 + 16), 70000},
+    // 16 full records and 4,112 bytes (plaintext 4,113 = 16 x 256 + 17).
+    {"one megabyte", 1 << 20, 16 * (2 + 65280 + 16) + 2 + 4113 + 16, 9000},
+    {"one megabyte whole", 1 << 20, 16 * (2 + 65280 + 16) + 2 + 4113 + 16, 0},
   };
   pair p;
   p.establish();
@@ -134,14 +142,39 @@ CAF_TEST(messages_of_all_sizes_both_directions) {
       auto& to = dir == 0 ? p.server : p.client;
       std::vector<uint8_t> wire{0xee}; // seal appends after existing bytes
       CAF_REQUIRE(from.seal(msg, wire).ok());
-      auto want_len = 1 + c.len + c.num_records * (2 + 16);
-      CAF_CHECK_EQUAL(wire.size(), want_len);
+      CAF_CHECK_EQUAL(wire.size(), 1 + c.wire_len);
       std::vector<uint8_t> got{0xdd}; // receive appends too
       CAF_REQUIRE(feed(to, std::span{wire}.subspan(1), got, c.max_chunk, &rng).ok());
       CAF_REQUIRE_EQUAL(got.size(), c.len + 1);
       CAF_CHECK(std::equal(msg.begin(), msg.end(), got.begin() + 1));
     }
   }
+}
+
+CAF_TEST(record_padding_policy) {
+  struct {
+    size_t chunk_len;
+    size_t padding;
+  } cases[] = {
+    {0, 0},     {1, 0},     {63, 0},   {64, 191}, {127, 128}, {192, 63},
+    {204, 51},  {254, 1},   {255, 0},  {256, 0},  {319, 0},   {320, 191},
+    {65279, 0}, {65270, 9},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE("case chunk of " << c.chunk_len);
+    CAF_CHECK_EQUAL(control_record_padding(c.chunk_len), c.padding);
+  }
+  // Every chunk length: a padded plaintext ends on a 256-byte boundary, an
+  // unpadded one at most 64 bytes past one, and none outgrows a record.
+  for (size_t n = 0; n <= control_max_chunk_len; ++n) {
+    size_t padding = control_record_padding(n);
+    size_t plaintext = n + 1 + padding;
+    if (plaintext > control_max_plaintext_len
+        || (padding > 0 ? plaintext % 256 != 0 : plaintext % 256 > 64)) {
+      CAF_FAIL("chunk of " << n << " bytes gets " << padding << " bytes of padding");
+    }
+  }
+  CAF_CHECK_EQUAL(control_max_plaintext_len + noise::tag_len, 65296u);
 }
 
 CAF_TEST(random_chunkings_of_a_whole_session) {
@@ -255,7 +288,7 @@ CAF_TEST(bad_preambles) {
     errc want;
   } cases[] = {
     {"wrong magic", {'X', 'F', 'C', 1}, {}, errc::protocol_violation},
-    {"wrong version", {'T', 'F', 'C', 2}, {}, errc::unsupported_version},
+    {"wrong version", {'T', 'F', 'C', 1}, {}, errc::unsupported_version},
     {"wrong version after split", {'T', 'F', 'C'}, {9}, errc::unsupported_version},
     {"wrong second byte after split", {'T'}, {'T'}, errc::protocol_violation},
     {"http", {'G', 'E', 'T', ' ', '/'}, {}, errc::protocol_violation},
@@ -287,16 +320,18 @@ CAF_TEST(corrupted_records) {
   } cases[] = {
     {"ciphertext bit", 5, 0x01, errc::decrypt_failed, "control_channel_decrypt_failed"},
     {"tag bit", 20, 0x80, errc::decrypt_failed, "control_channel_decrypt_failed"},
-    {"length too short for a tag", 1, 0x16 ^ 0x05, errc::malformed_frame,
+    {"length too short for a tag", 1, 0x17 ^ 0x05, errc::malformed_frame,
      "control_channel_bad_record"},
-    {"zero length", 1, 0x16, errc::malformed_frame, "control_channel_bad_record"},
+    {"a bare tag, no padding length", 1, 0x17 ^ 0x10, errc::malformed_frame,
+     "control_channel_bad_record"},
+    {"zero length", 1, 0x17, errc::malformed_frame, "control_channel_bad_record"},
   };
   for (auto& c : cases) {
     CAF_MESSAGE("case " << c.name);
     pair p;
     p.establish();
     std::vector<uint8_t> rec;
-    CAF_REQUIRE(p.client.seal(bytes_of("secret"), rec).ok()); // length 0x0016
+    CAF_REQUIRE(p.client.seal(bytes_of("secret"), rec).ok()); // length 0x0017
     rec[c.offset] ^= c.xor_with;
     auto before = counter_value(c.counter);
     std::vector<uint8_t> app;
@@ -307,6 +342,46 @@ CAF_TEST(corrupted_records) {
     std::vector<uint8_t> out;
     CAF_CHECK_EQUAL(p.server.seal(bytes_of("x"), out).code(), c.want);
     CAF_CHECK(out.empty());
+  }
+}
+
+CAF_TEST(record_padding_received) {
+  struct {
+    const char* name;
+    std::vector<uint8_t> plaintext; // chunk, padding, padding length
+    std::string want;               // application bytes, if accepted
+    errc code;                      // errc::ok when accepted
+  } cases[] = {
+    {"no padding", {'h', 'i', 0}, "hi", errc::ok},
+    {"two bytes of padding", {'h', 'i', 0, 0, 2}, "hi", errc::ok},
+    {"only padding", {0, 0, 0, 3}, "", errc::ok},
+    {"only the length byte", {0}, "", errc::ok},
+    {"nonzero padding", {'h', 'i', 1, 0, 2}, "", errc::malformed_frame},
+    {"padding longer than the record", {'h', 'i', 3}, "", errc::malformed_frame},
+    {"padding length 255 in a 1-byte record", {255}, "", errc::malformed_frame},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE("case " << c.name);
+    pair p;
+    p.establish();
+    std::vector<uint8_t> rec;
+    CAF_REQUIRE(p.client.seal_plaintext_for_test(c.plaintext, rec).ok());
+    auto before = counter_value("control_channel_bad_record");
+    std::vector<uint8_t> app{'>'};
+    auto r = p.server.receive(rec, app);
+    CAF_CHECK_EQUAL(r.code(), c.code);
+    CAF_CHECK_EQUAL(std::string(app.begin(), app.end()), ">" + c.want);
+    if (c.code == errc::ok) {
+      CAF_CHECK_EQUAL(counter_value("control_channel_bad_record"), before);
+      // The channel goes on: the next record arrives whole.
+      std::vector<uint8_t> next;
+      CAF_REQUIRE(p.client.seal(bytes_of("next"), next).ok());
+      CAF_REQUIRE(p.server.receive(next, app).ok());
+      CAF_CHECK_EQUAL(std::string(app.begin(), app.end()), ">" + c.want + "next");
+    } else {
+      CAF_CHECK_EQUAL(counter_value("control_channel_bad_record"), before + 1);
+      CAF_CHECK_EQUAL(p.server.current_phase(), phase::failed);
+    }
   }
 }
 
