@@ -2,6 +2,7 @@
 // map_fanout (see map_fanout.hpp). Runs on the control session broker.
 #include "actors/map_fanout.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "actors/atoms.hpp"
@@ -119,17 +120,27 @@ void map_fanout::apply_delta(wire::map_response& r) {
 }
 
 void map_fanout::flush(caf::local_actor* self) {
-  for (size_t i = 0; i < held_.size(); ++i) {
-    auto& d = held_[i];
-    if (!d.batches.empty()) {
-      credits_[i]->sent();
-      tell_as(self, shards_[i], apply_atom::value, std::move(d));
-    } else if (!d.profiles.empty()) {
-      credits_[i]->sent();
-      tell_as(self, shards_[i], profiles_atom::value, std::move(d.profiles));
-    }
-    d = shard_delta{};
+  auto has_upserts = [](const shard_delta& d) {
+    return std::any_of(d.batches.begin(), d.batches.end(),
+                       [](const auto& b) { return !b.upserts.empty(); });
+  };
+  for (size_t i = 0; i < held_.size(); ++i)
+    if (has_upserts(held_[i]))
+      send_held(self, i);
+  for (size_t i = 0; i < held_.size(); ++i)
+    send_held(self, i);
+}
+
+void map_fanout::send_held(caf::local_actor* self, size_t shard) {
+  auto& d = held_[shard];
+  if (!d.batches.empty()) {
+    credits_[shard]->sent();
+    tell_as(self, shards_[shard], apply_atom::value, std::move(d));
+  } else if (!d.profiles.empty()) {
+    credits_[shard]->sent();
+    tell_as(self, shards_[shard], profiles_atom::value, std::move(d.profiles));
   }
+  d = shard_delta{};
 }
 
 bool map_fanout::must_pause() {

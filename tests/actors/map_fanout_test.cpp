@@ -4,7 +4,7 @@
 // peer is one message to the shard that owns it; a read's deltas are one
 // message per touched shard; a full map reaches every shard in ordered parts
 // of one generation; a profile reaches a shard once per version; a full
-// window pauses the reader.
+// window pauses the reader; shards that get new peers are told first.
 #define CAF_SUITE map_fanout
 #include <caf/test/unit_test_impl.hpp>
 
@@ -190,6 +190,24 @@ CAF_TEST(a_reads_deltas_are_one_message_per_touched_shard) {
   CAF_CHECK_EQUAL(one[2].patches.size(), 1u);
   CAF_REQUIRE_EQUAL(by_shard[0]->d.batches.size(), 1u);
   CAF_CHECK_EQUAL(by_shard[0]->d.batches[0].gen, one[1].gen); // same delta, same gen
+}
+
+CAF_TEST(shards_that_get_new_peers_are_told_first) {
+  // The test coordinator runs idle shards in the order they were sent to.
+  auto fan = make();
+  CAF_CHECK(deliver().empty()); // the shards have started and are idle
+  wire::map_response r = upsert({peer_in(3)});
+  r.peers_removed.push_back(peer_in(0));
+  r.online_change.push_back({peer_in(1), true});
+  fan.apply_delta(r);
+  auto also = upsert({peer_in(2)});
+  fan.apply_delta(also);
+  fan.flush(self.ptr());
+  auto out = deliver();
+  std::vector<size_t> order;
+  for (auto& g : out)
+    order.push_back(g.shard);
+  CAF_CHECK_EQUAL(order, (std::vector<size_t>{2, 3, 0, 1}));
 }
 
 CAF_TEST(a_full_map_reaches_every_shard_in_ordered_parts_of_one_generation) {
