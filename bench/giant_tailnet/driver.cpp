@@ -33,16 +33,21 @@ struct driver_state {
   // pipelined: the deltas, encoded before the clock starts (a server
   // encodes a delta once for all its sessions) and freed after it stops.
   std::vector<std::vector<uint8_t>> encoded;
+  // The one-at-a-time variants' delta, filled anew for each op into the
+  // storage of the one before, as a server fills its outgoing message.
+  wire::message delta{wire::map_response{}};
 };
 
 void send_delta(caf::event_based_actor* self, driver_state& st, size_t i) {
   auto& peer = (*st.spec.peers)[st.spec.first + i];
-  wire::map_response r;
-  r.peers_changed.push_back(peer);
+  auto& r = std::get<wire::map_response>(st.delta);
+  r.peers_changed.resize(1);
+  r.peers_changed[0] = peer;
+  r.peers_removed.clear();
   if (st.previous != 0)
     r.peers_removed.push_back(st.previous);
   st.previous = peer.id;
-  if (auto ok = st.spec.control->send({&r, 1}); !ok)
+  if (auto ok = st.spec.control->send({&st.delta, 1}); !ok)
     std::fprintf(stderr, "giant_tailnet: %s\n", ok.error().message().c_str());
 }
 

@@ -47,13 +47,15 @@ CAF_TEST(a_flood_of_deltas_pauses_and_resumes_reading_to_the_end) {
   CAF_REQUIRE((*control)->serve_node(std::move(full)).ok());
   CAF_REQUIRE(node.up(seconds(60)).ok());
   // Each delta adds a fresh peer and removes the one before.
-  std::vector<wire::map_response> flood(num_deltas);
+  std::vector<wire::message> flood;
   wire::node_id previous = 0;
   for (size_t i = 0; i < num_deltas; ++i) {
     auto id = static_cast<wire::node_id>(num_initial + 2 + i);
-    flood[i].peers_changed.push_back(make_peer(id));
+    wire::map_response delta;
+    delta.peers_changed.push_back(make_peer(id));
     if (previous != 0)
-      flood[i].peers_removed.push_back(previous);
+      delta.peers_removed.push_back(previous);
+    flood.emplace_back(std::move(delta));
     previous = id;
   }
   auto paused = counter_value("control_session_reads_paused");

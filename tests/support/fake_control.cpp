@@ -133,12 +133,12 @@ result<std::chrono::steady_clock::time_point> fake_control::serve_node(wire::map
 namespace {
 
 // stream_in_chunks queues a chunk of messages at a time with `queue(i)`,
-// seals it and hands it to `write`: the node decodes one chunk while the
-// next is prepared, as it would from a server.
+// seals it into `out` and hands that to `write`: the node decodes one chunk
+// while the next is prepared, as it would from a server.
 template <class Queue, class Write>
-result<void> stream_in_chunks(control_conn& conn, size_t count, Queue&& queue, Write&& write) {
+result<void> stream_in_chunks(control_conn& conn, size_t count, std::vector<uint8_t>& out,
+                              Queue&& queue, Write&& write) {
   constexpr size_t chunk = 64;
-  std::vector<uint8_t> out;
   for (size_t i = 0; i < count; i += chunk) {
     for (size_t j = i; j < std::min(count, i + chunk); ++j)
       queue(j);
@@ -153,15 +153,15 @@ result<void> stream_in_chunks(control_conn& conn, size_t count, Queue&& queue, W
 
 } // namespace
 
-result<void> fake_control::send(std::span<const wire::map_response> batch) {
+result<void> fake_control::send(std::span<const wire::message> batch) {
   return stream_in_chunks(
-    *conn_, batch.size(), [&](size_t i) { conn_->queue(batch[i]); },
+    *conn_, batch.size(), tx_, [&](size_t i) { conn_->queue(batch[i]); },
     [&](const std::vector<uint8_t>& out) { return write_all(out); });
 }
 
 result<void> fake_control::send_encoded(std::span<const std::vector<uint8_t>> batch) {
   return stream_in_chunks(
-    *conn_, batch.size(), [&](size_t i) { conn_->queue_encoded(batch[i]); },
+    *conn_, batch.size(), tx_, [&](size_t i) { conn_->queue_encoded(batch[i]); },
     [&](const std::vector<uint8_t>& out) { return write_all(out); });
 }
 

@@ -39,8 +39,8 @@ public:
   /// the time the first byte of the map was handed to the socket.
   result<std::chrono::steady_clock::time_point> serve_node(wire::map_response full);
 
-  /// send writes map responses back to back, 64 to a write.
-  result<void> send(std::span<const wire::map_response> batch);
+  /// send writes messages back to back, 64 to a write.
+  result<void> send(std::span<const wire::message> batch);
 
   /// send_encoded is send() for messages encoded ahead of time, as a
   /// server encodes a delta once for all its sessions and only frames and
@@ -65,6 +65,7 @@ private:
   std::optional<control_conn> conn_;
   control_conn::received rx_;
   size_t rx_next_ = 0;  // next message of rx_ to hand out
+  std::vector<uint8_t> tx_;  // send()'s sealed records, reused
 };
 
 } // namespace tf::test
