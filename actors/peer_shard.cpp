@@ -175,11 +175,14 @@ void apply_batch(shard_pointer self, shard_batch& batch) {
 void apply_delta(shard_pointer self, shard_delta& d) {
   auto& st = self->state;
   st.store_profiles(d.profiles);
-  if (d.batches.size() > 1) { // a stream of deltas: overlap their misses
-    for (auto& batch : d.batches)
-      st.prefetch.add(batch);
-    st.prefetch.run(st.table);
-  }
+  // Overlap the cache misses of everything the message touches (several
+  // deltas of a stream, or the index slots of one delta's peers); below
+  // peer_table::prefetch_min_peers the table fits a cache and this does
+  // nothing. For one delta at 250k peers: 0.2-0.4 us less per
+  // giant_tailnet op in eight of eight in-run A/B runs.
+  for (auto& batch : d.batches)
+    st.prefetch.add(batch);
+  st.prefetch.run(st.table);
   for (auto& batch : d.batches)
     apply_batch(self, batch);
 }

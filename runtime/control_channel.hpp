@@ -10,7 +10,8 @@
 // message 2 carrying the server hello; every later record is one transport
 // message whose plaintext is a chunk of the application stream (at most
 // control_max_chunk_len bytes), then zero padding, then one byte giving the
-// padding's length, as TLS 1.3 pads inside the encryption. The sender pads
+// padding's length: padding inside the encryption, as TLS 1.3 has it (which
+// marks the end with a content type rather than a length). The sender pads
 // (control_record_padding) where it makes the record cheaper to seal and
 // open: libsodium 1.0.18 (Debian 12) runs ChaCha20 over whole 256-byte
 // chunks in vector code and over the rest one 64-byte block at a time, so a
