@@ -28,6 +28,7 @@
 #include "nodes/local_client.hpp"
 #include "nodes/server.hpp"
 #include "nodes/spinning_multiplexer.hpp"
+#include "runtime/control_channel.hpp"
 #include "runtime/control_conn.hpp"
 #include "runtime/peer_intern.hpp"
 #include "runtime/wire_codec.hpp"
@@ -100,9 +101,10 @@ size_t wire_delta_len() {
   wire::map_response r;
   r.peers_changed.push_back(test::make_peer(250002));
   r.peers_removed.push_back(250001);
-  auto encoded = wire::encode(r);
-  // + 4 bytes frame header, + 2 bytes record header, + 16 bytes AEAD tag.
-  return encoded.size() + 4 + 2 + 16;
+  auto chunk = wire::encode(r).size() + 4;  // + the frame header
+  // The record: 2-byte header, the chunk, its padding and padding-length
+  // byte, the 16-byte AEAD tag.
+  return 2 + chunk + control_record_padding(chunk) + 1 + noise::tag_len;
 }
 
 std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) {
