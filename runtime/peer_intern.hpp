@@ -17,16 +17,18 @@ namespace tf {
 peer_ref intern_peer(const wire::node& n);
 
 /// release_interned_peer removes `r` (whose count just reached zero) from
-/// the table and frees it, at once or at the next intern_peer call, on the
-/// thread that interns (peer_frees_deferred). Called by
-/// peer_record::release only.
+/// the table and frees it, at once or later on the thread that interns
+/// (peer_frees_deferred). Called by peer_record::release only.
 void release_interned_peer(const peer_record* r) noexcept;
 
 /// peer_frees_deferred: released records wait to be freed by the interning
-/// thread, at most max_dead_peers_waiting of them; not under
-/// AddressSanitizer, which should see a use after the last release.
+/// thread, which frees all that wait on every dead_peers_free_interval-th
+/// intern_peer call; at most max_dead_peers_waiting wait (the release that
+/// would exceed it frees them). Not under AddressSanitizer, which should see
+/// a use after the last release.
 inline constexpr bool peer_frees_deferred = !built_with_asan;
 inline constexpr size_t max_dead_peers_waiting = 1024;
+inline constexpr size_t dead_peers_free_interval = 64;
 
 /// dead_peers_waiting counts released records not freed yet.
 size_t dead_peers_waiting();
