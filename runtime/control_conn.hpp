@@ -79,6 +79,11 @@ public:
   /// has_more reports whether bytes fed before may hold messages not yet
   /// decoded; more() decodes up to `max_messages` of them. Errors as feed().
   bool has_more() const noexcept;
+
+  /// receive_buffer_bytes is the capacity held for received bytes between
+  /// reads: up to two reads' worth while large reads keep coming, at most
+  /// 1 MiB once a small read came (the memory a full map leaves behind).
+  size_t receive_buffer_bytes() const noexcept { return app_.capacity() + scratch_.capacity(); }
   result<void> more(received& out, size_t max_messages);
 
   /// send appends the encrypted frame of `m` to `out`.

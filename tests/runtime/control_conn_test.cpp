@@ -2,7 +2,9 @@
 // control_conn handing over a read's messages in batches (feed and more
 // with a cap, as the node's control session does): every message arrives
 // once and in order for any split of the stream into reads and any cap,
-// and a bad frame fails after the messages before it. Single-threaded.
+// and a bad frame fails after the messages before it; the buffer for a
+// read's bytes outlives a burst of large reads, not the burst's end.
+// Single-threaded.
 #define CAF_SUITE control_conn
 #include <caf/test/unit_test_impl.hpp>
 
@@ -156,4 +158,36 @@ CAF_TEST(a_bad_frame_fails_after_the_messages_before_it) {
   CAF_CHECK_EQUAL(bad.error().code, errc::malformed_message);
   CAF_CHECK_EQUAL(rx.messages.size(), 36u);
   CAF_CHECK_EQUAL(counter_value("wire_decode_rejected"), rejected + 1);
+}
+
+CAF_TEST(the_read_buffer_is_kept_through_large_reads_and_freed_after) {
+  test::control_conn_pair p;
+  wire::map_response big;
+  for (wire::node_id id = 2; id < 30'000; ++id)
+    big.peers_changed.push_back(test::make_peer(id));
+  wire::map_response small;
+  small.peers_changed.push_back(test::make_peer(40'000));
+  std::vector<uint8_t> bytes;
+  CAF_REQUIRE(p.server.send(wire::message{big}, bytes).ok());
+  auto big_len = bytes.size();
+  CAF_REQUIRE(p.server.send(wire::message{small}, bytes).ok());
+  CAF_REQUIRE_GREATER(big_len, size_t{3} << 20);
+  constexpr size_t read_len = (size_t{1} << 20) + (size_t{1} << 17); // a large read
+  control_conn::received rx;
+  size_t off = 0;
+  size_t messages = 0;
+  while (off + read_len < big_len) {
+    rx.clear();
+    CAF_REQUIRE(p.client.feed(std::span{bytes}.subspan(off, read_len), rx).ok());
+    off += read_len;
+    CAF_CHECK_GREATER_OR_EQUAL(p.client.receive_buffer_bytes(), read_len);
+  }
+  rx.clear();
+  CAF_REQUIRE(p.client.feed(std::span{bytes}.subspan(off, big_len - off), rx).ok());
+  messages += rx.messages.size();
+  rx.clear();
+  CAF_REQUIRE(p.client.feed(std::span{bytes}.subspan(big_len), rx).ok()); // a small read
+  messages += rx.messages.size();
+  CAF_CHECK_EQUAL(messages, 2u);
+  CAF_CHECK_LESS_OR_EQUAL(p.client.receive_buffer_bytes(), size_t{1} << 20);
 }
