@@ -11,6 +11,7 @@
 #include <string>
 
 #include "runtime/counters.hpp"
+#include "runtime/huge_pages.hpp"
 
 namespace tf {
 
@@ -53,8 +54,10 @@ bool frame_decoder::start_frame(uint32_t len) {
   // 50 MB netmap twice over and touched twice its pages, each a page fault
   // (the initial 250k-peer map: bench/giant_tailnet). Reserving is address
   // space, not memory: pages are backed as bytes are written, so a header
-  // that lies about its length still costs only the bytes that came.
+  // that lies about its length costs only the bytes that came (plus at most
+  // one 2 MiB page: a frame of 4 MiB or more is marked for huge pages).
   partial_.reserve(len);
+  advise_huge_pages(partial_.data(), partial_.capacity());
   return true;
 }
 
