@@ -15,7 +15,7 @@ namespace tf {
 
 namespace {
 
-constexpr size_t header_len = 2;
+constexpr size_t header_len = control_record_header_len;
 
 /// max_pending_before_accept bounds what a server buffers while its owner
 /// decides on record 1. A correct client sends nothing in that time (it
@@ -354,7 +354,7 @@ result<void> control_channel::seal(std::span<const uint8_t> app_bytes,
   size_t sealed_len = 0;
   for (size_t left = app_bytes.size(); left > 0;) {
     size_t n = std::min(left, control_max_chunk_len);
-    sealed_len += header_len + n + 1 + control_record_padding(n) + noise::tag_len;
+    sealed_len += control_record_len(n);
     left -= n;
   }
   size_t old_len = out.size();
@@ -376,7 +376,7 @@ result<void> control_channel::seal(std::span<const uint8_t> app_bytes,
       out.resize(old_len);
       return fail(r.error());
     }
-    dst += header_len + plaintext_len + noise::tag_len;
+    dst += control_record_len(n);
     app_bytes = app_bytes.subspan(n);
   }
   return {};

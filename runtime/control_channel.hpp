@@ -66,6 +66,17 @@ constexpr size_t control_record_padding(size_t chunk_len) noexcept {
   return tail > 64 ? control_record_block - tail : 0;
 }
 
+/// control_record_header_len is the record's length prefix.
+inline constexpr size_t control_record_header_len = 2;
+
+/// control_record_len is what a record carrying `chunk_len` (<=
+/// control_max_chunk_len) application bytes takes on the wire: length
+/// prefix, chunk, padding, padding-length byte and tag.
+constexpr size_t control_record_len(size_t chunk_len) noexcept {
+  return control_record_header_len + chunk_len + control_record_padding(chunk_len) + 1
+         + noise::tag_len;
+}
+
 /// control_channel runs the handshake and record layer of one control
 /// connection. Any error is final: the phase becomes failed and every later
 /// call returns the same failure. Rejected peer input bumps one of the

@@ -30,6 +30,7 @@
 #include "nodes/spinning_multiplexer.hpp"
 #include "runtime/control_channel.hpp"
 #include "runtime/control_conn.hpp"
+#include "runtime/frame.hpp"
 #include "runtime/peer_intern.hpp"
 #include "runtime/wire_codec.hpp"
 #include "tests/support/fake_control.hpp"
@@ -95,16 +96,14 @@ struct options {
 /// the median round and (as p99) the slowest.
 constexpr size_t pipelined_rounds = 5;
 
-/// wire_delta_len is the size on the wire of one benchmark delta: the
-/// frame the TCP floor must carry for a fair comparison.
+/// wire_delta_len is the size on the wire of one benchmark delta (its
+/// frame, sealed in one record): what the TCP floor's frames carry, for a
+/// fair comparison.
 size_t wire_delta_len() {
   wire::map_response r;
   r.peers_changed.push_back(test::make_peer(250002));
   r.peers_removed.push_back(250001);
-  auto chunk = wire::encode(r).size() + 4;  // + the frame header
-  // The record: 2-byte header, the chunk, its padding and padding-length
-  // byte, the 16-byte AEAD tag.
-  return 2 + chunk + control_record_padding(chunk) + 1 + noise::tag_len;
+  return control_record_len(wire::encode(r).size() + frame_header_len);
 }
 
 std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) {
