@@ -28,6 +28,8 @@ using notify_atom = caf::atom_constant<caf::atom("notify")>;
 using initial_atom = caf::atom_constant<caf::atom("initial")>;   // header of the first notify
 using part_atom = caf::atom_constant<caf::atom("part")>;         // a shard's share of it
 using lagged_atom = caf::atom_constant<caf::atom("lagged")>;     // terminal error
+using direct_atom = caf::atom_constant<caf::atom("direct")>;     // watcher -> shard: go direct
+using drained_atom = caf::atom_constant<caf::atom("drained")>;   // the switch's marker, both ways
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using view_atom = caf::atom_constant<caf::atom("view")>;
 

@@ -117,9 +117,8 @@ bus_actor::behavior_type bus_impl(bus_pointer self, std::vector<peer_shard_actor
       auto& st = self->state;
       std::vector<uint64_t> closed;
       for (auto& [id, w] : st.watchers) {
-        switch (w.flow->reserve()) {
+        switch (w.flow->admit_and_send([&] { self->send(w.handle, notify_atom::value, n); })) {
           case bus::watch_flow::admit::send:
-            self->send(w.handle, notify_atom::value, n);
             break;
           case bus::watch_flow::admit::send_terminal_error:
             TF_COUNTER("bus_watchers_closed_lagging").add();

@@ -20,9 +20,11 @@ using bus_watch_target =
   caf::typed_actor<caf::replies_to<watch_atom, watch_request>::with<uint64_t>>;
 
 /// watch_bus starts a bus watch of `node` for the actor `self`. Every
-/// notify arrives in order as (notify_atom, bus::notify, bus::flow_ticket);
+/// notify arrives as (notify_atom, bus::notify, bus::flow_ticket), those of
+/// one producer (the bus, or one peer-map shard) in the order it sent them;
 /// the first is the initial state the mask asks for, and once it has
-/// arrived every later peer change reaches `self`. A notify whose ticket
+/// arrived every later peer change reaches `self` (after the first, peer
+/// changes come from the shards themselves, not through the watcher). A notify whose ticket
 /// holds a slot counts against bus::max_pending until `self` has handled
 /// (and dropped) the message: an actor that falls behind receives one
 /// terminal notify (err_message set), as does one whose registration

@@ -103,6 +103,7 @@ struct initial_header {
 struct initial_part {
   std::vector<peer_ref> peers;
   std::vector<profile_ptr> profiles;
+  uint64_t watcher_id = 0;  // the bus's id of the watcher it is for
 };
 
 /// node_view is what the bus needs to build a first notify.

@@ -20,10 +20,22 @@ namespace tf::actors {
 
 namespace {
 
+// A watcher whose notifies go to an actor starts out sending them through
+// the watcher (which holds back changes until its first notify is out) and
+// then, at the watcher's request, to that actor directly: one hop fewer per
+// notify. The switch keeps this shard's notifies in order: on the request
+// the shard holds new notifies and sends the watcher a marker; when the
+// marker comes back, the watcher has passed on everything sent before it,
+// and the held notifies go out directly, first.
 struct shard_watcher {
+  enum class path { via_watcher, holding, direct };
+
   watcher_actor handle;
   bus::watch_mask mask = 0;
   std::shared_ptr<bus::watch_flow> flow;
+  path route = path::via_watcher;
+  caf::actor sink;                 // holding, direct: where notifies go
+  std::vector<bus::notify> held;   // holding: not sent yet, in order
 };
 
 struct peer_shard_state {
@@ -90,29 +102,82 @@ struct peer_shard_state {
 
 using shard_pointer = peer_shard_actor::stateful_pointer<peer_shard_state>;
 
+// send_notify hands one notify to watcher `w` by its current path. False
+// if the watcher is gone (its flow closed, or it lagged and was told).
+bool send_notify(shard_pointer self, uint64_t w, shard_watcher& sw, bus::notify&& n) {
+  auto& st = self->state;
+  auto admitted = bus::watch_flow::admit::closed;
+  switch (sw.route) {
+    case shard_watcher::path::holding:
+      if (sw.held.size() < static_cast<size_t>(bus::max_pending)) {
+        sw.held.push_back(std::move(n));
+        return true;
+      }
+      admitted = sw.flow->close_lagging() ? bus::watch_flow::admit::send_terminal_error
+                                          : bus::watch_flow::admit::closed;
+      break;
+    case shard_watcher::path::via_watcher:
+      admitted = sw.flow->admit_and_send(
+        [&] { self->send(sw.handle, notify_atom::value, std::move(n)); });
+      break;
+    case shard_watcher::path::direct:
+      admitted = sw.flow->admit_and_send([&] {
+        tell_as(self, sw.sink, notify_atom::value, std::move(n), bus::flow_ticket{sw.flow});
+      });
+      break;
+  }
+  switch (admitted) {
+    case bus::watch_flow::admit::send:
+      ++st.stats.notifies_sent;
+      return true;
+    case bus::watch_flow::admit::send_terminal_error:
+      // Through the watcher, behind everything admitted before the close.
+      TF_COUNTER("bus_watchers_closed_lagging").add();
+      self->send(sw.handle, lagged_atom::value);
+      [[fallthrough]];
+    case bus::watch_flow::admit::closed:
+      st.interest.remove(w);
+      return false;
+  }
+  return false;
+}
+
 void send_outbox(shard_pointer self) {
   auto& st = self->state;
   for (auto& [w, n] : st.outbox) {
     auto i = st.watchers.find(w);
-    if (i == st.watchers.end())
-      continue;
-    auto& sw = i->second;
-    switch (sw.flow->reserve()) {
-      case bus::watch_flow::admit::send:
-        self->send(sw.handle, notify_atom::value, std::move(n));
-        ++st.stats.notifies_sent;
-        break;
-      case bus::watch_flow::admit::send_terminal_error:
-        TF_COUNTER("bus_watchers_closed_lagging").add();
-        self->send(sw.handle, lagged_atom::value);
-        [[fallthrough]];
-      case bus::watch_flow::admit::closed:
-        st.interest.remove(w);
-        st.watchers.erase(i);
-        break;
-    }
+    if (i != st.watchers.end() && !send_notify(self, w, i->second, std::move(n)))
+      st.watchers.erase(i);
   }
   st.outbox.clear();
+}
+
+// start_direct: the watcher `w` asks for its notifies to go to `sink`.
+void start_direct(shard_pointer self, uint64_t w, caf::actor& sink) {
+  auto& st = self->state;
+  auto i = st.watchers.find(w);
+  if (i == st.watchers.end() || i->second.route != shard_watcher::path::via_watcher || !sink)
+    return;
+  i->second.sink = std::move(sink);
+  i->second.route = shard_watcher::path::holding;
+  self->send(i->second.handle, drained_atom::value);
+}
+
+// finish_direct: the marker is back; what this shard held goes out first.
+void finish_direct(shard_pointer self, uint64_t w) {
+  auto& st = self->state;
+  auto i = st.watchers.find(w);
+  if (i == st.watchers.end() || i->second.route != shard_watcher::path::holding)
+    return;
+  auto& sw = i->second;
+  sw.route = shard_watcher::path::direct;
+  auto held = std::move(sw.held);
+  sw.held.clear();
+  for (auto& n : held)
+    if (!send_notify(self, w, sw, std::move(n))) {
+      st.watchers.erase(i);
+      return;
+    }
 }
 
 void wake_awaiters(shard_pointer self, wire::node_id id) {
@@ -223,6 +288,7 @@ void register_watcher(shard_pointer self, watcher_registration& reg) {
   auto& st = self->state;
   if (reg.want_snapshot) {
     initial_part part;
+    part.watcher_id = reg.id;
     part.peers.reserve(st.table.size());
     absl::flat_hash_map<wire::user_id, bool> seen_users;
     st.table.for_each([&](const peer_table::entry& e) {
@@ -233,11 +299,16 @@ void register_watcher(shard_pointer self, watcher_registration& reg) {
     });
     self->send(reg.handle, part_atom::value, std::move(part));
   } else if (reg.want_changes) {
-    self->send(reg.handle, part_atom::value, initial_part{});
+    initial_part part;
+    part.watcher_id = reg.id;
+    self->send(reg.handle, part_atom::value, std::move(part));
   }
   if (reg.want_changes) {
     st.interest.add(reg.id, reg.interest);
-    st.watchers[reg.id] = shard_watcher{reg.handle, reg.mask, std::move(reg.flow)};
+    auto& sw = st.watchers[reg.id];
+    sw.handle = reg.handle;
+    sw.mask = reg.mask;
+    sw.flow = std::move(reg.flow);
   }
 }
 
@@ -294,6 +365,8 @@ peer_shard_actor::behavior_type peer_shard_impl(shard_pointer self, size_t index
       self->state.interest.remove(id);
       self->state.watchers.erase(id);
     },
+    [=](direct_atom, uint64_t id, caf::actor& sink) { start_direct(self, id, sink); },
+    [=](drained_atom, uint64_t id) { finish_direct(self, id); },
     [=](await_atom, wire::node_id id, const caf::actor& who) {
       if (self->state.table.find(id))
         caf::anon_send(who, visible_atom::value, id);

@@ -24,6 +24,8 @@ using peer_shard_actor = caf::typed_actor<
   caf::replies_to<snapshot_atom>::with<std::vector<peer_ref>>,
   caf::reacts_to<watch_atom, watcher_registration>,
   caf::reacts_to<unwatch_atom, uint64_t>,
+  caf::reacts_to<direct_atom, uint64_t, caf::actor>,
+  caf::reacts_to<drained_atom, uint64_t>,
   caf::reacts_to<await_atom, wire::node_id, caf::actor>,
   caf::reacts_to<link_atom, std::shared_ptr<peer_link>>,
   caf::reacts_to<resolve_atom, peer_query, uint64_t>,

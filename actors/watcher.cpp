@@ -28,6 +28,8 @@ struct watcher_state {
   bus::notify first;
   std::shared_ptr<bus::netmap_snapshot> netmap;  // under construction
   std::deque<bus::notify> early;                 // arrived before `first` was done
+  uint64_t id = 0;                               // the bus's id of this watch
+  std::vector<caf::actor> shards;                // senders of the parts
 
   ~watcher_state() {
     if (flow)
@@ -64,6 +66,17 @@ struct watcher_state {
       deliver_counted(std::move(early.front()));
       early.pop_front();
     }
+    go_direct();
+  }
+
+  // go_direct asks the shards to send their notifies to the receiving
+  // actor themselves from now on (peer_shard.cpp: the switch keeps each
+  // shard's notifies in order). Node-level notifies still come through here.
+  void go_direct() {
+    if (sink.forward_to && id != 0)
+      for (auto& s : shards)
+        tell_as(self, s, direct_atom::value, id, sink.forward_to);
+    shards.clear();
   }
 };
 
@@ -94,6 +107,9 @@ watcher_actor::behavior_type watcher_impl(watcher_pointer self, watch_sink sink,
       auto& st = self->state;
       if (st.parts_left == 0)
         return; // protocol error of a producer: ignore rather than corrupt
+      st.id = p.watcher_id;
+      if (auto from = caf::actor_cast<caf::actor>(self->current_sender()))
+        st.shards.push_back(std::move(from));
       if (st.netmap) {
         auto& peers = st.netmap->peers;
         peers.insert(peers.end(), std::make_move_iterator(p.peers.begin()),
@@ -111,6 +127,11 @@ watcher_actor::behavior_type watcher_impl(watcher_pointer self, watch_sink sink,
         return;
       }
       st.deliver_counted(std::move(n));
+    },
+    [=](drained_atom) {
+      // A shard's marker: everything it sent before is passed on.
+      if (auto from = caf::actor_cast<caf::actor>(self->current_sender()))
+        tell_as(self, from, drained_atom::value, self->state.id);
     },
     [=](lagged_atom) {
       bus::notify n;

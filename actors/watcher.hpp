@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // A bus watcher: one actor per LocalClient.watch_bus call. It assembles the
 // first notify (the bus's header plus one part per shard), then hands every
-// notify, in order, to its sink. Only the watcher actor touches its state;
-// producers reach it through messages and its shared watch_flow.
+// notify, in order, to its sink. When the sink is an actor, the watcher then
+// asks the shards to send peer changes to that actor themselves (one hop
+// fewer per notify; peer_shard.cpp keeps each shard's notifies in order
+// across the switch), and passes on the bus's node-level notifies. Only the
+// watcher actor touches its state; producers reach it through messages and
+// its shared watch_flow.
 #pragma once
 
 #include <caf/actor.hpp>
@@ -21,6 +25,7 @@ using watcher_actor = caf::typed_actor<caf::reacts_to<initial_atom, initial_head
                                        caf::reacts_to<part_atom, initial_part>,
                                        caf::reacts_to<notify_atom, bus::notify>,
                                        caf::reacts_to<lagged_atom>,
+                                       caf::reacts_to<drained_atom>,
                                        caf::reacts_to<close_atom, std::string>>;
 
 /// watch_sink is where a watcher's notifies go. `holds_slot` tells whether

@@ -79,6 +79,12 @@ struct fixture : test_coordinator_fixture<> {
   }
 
   void delta(wire::map_response r) {
+    send_delta(std::move(r));
+    run();
+  }
+
+  /// send_delta sends a delta's shard messages without running anyone.
+  void send_delta(wire::map_response r) {
     auto plan = plan_delta(r, num_shards, 1234);
     ++seq;
     for (size_t i = 0; i < num_shards; ++i)
@@ -90,12 +96,19 @@ struct fixture : test_coordinator_fixture<> {
         credits[i]->sent();
         self->send(shards[i], apply_atom::value, std::move(d));
       }
-    run();
+  }
+
+  bool from_a_shard(const caf::actor_addr& a) const {
+    for (auto& s : shards)
+      if (caf::actor_cast<caf::actor_addr>(s) == a)
+        return true;
+    return false;
   }
 
   /// inbox is what one actor that watches the bus received.
   struct inbox {
     std::vector<bus::notify> got;
+    std::vector<caf::actor_addr> from;   // the sender of each notify
     std::vector<bus::flow_ticket> kept;  // tickets held (a receiver that lags)
     bool keep_tickets = false;
     std::optional<caf::error> refused;
@@ -112,8 +125,9 @@ struct fixture : test_coordinator_fixture<> {
       if (auto w = actors::watch_bus(me, b, mask); !w)
         box->refused = caf::make_error(caf::sec::invalid_argument, w.error().message());
       return {
-        [box](notify_atom, bus::notify& n, bus::flow_ticket& t) {
+        [me, box](notify_atom, bus::notify& n, bus::flow_ticket& t) {
           box->got.push_back(std::move(n));
+          box->from.push_back(caf::actor_cast<caf::actor_addr>(me->current_sender()));
           if (box->keep_tickets && t.holds_slot())
             box->kept.push_back(std::move(t));
         },
@@ -331,6 +345,74 @@ CAF_TEST(an_actor_watches_the_bus_through_messages) {
   CAF_CHECK_EQUAL(box.got.back().peers_changed[0]->id(), 100u + 2 * bus::max_pending - 1);
   anon_send_exit(a, caf::exit_reason::user_shutdown);
   run();
+}
+
+CAF_TEST(an_actors_peer_changes_come_from_the_shards_without_the_watcher_hop) {
+  load({1, 2});
+  auto& box = inboxes.emplace_back();
+  auto a = actor_watch(box, bus::notify_initial_state | bus::notify_peer_changes);
+  CAF_REQUIRE_EQUAL(box.got.size(), 1u);
+  CAF_CHECK(!from_a_shard(box.from.back())); // the first notify: from the watcher
+  delta(upsert({tf::test::make_peer(10)}));
+  delta(upsert({tf::test::make_peer(11)}));
+  CAF_REQUIRE_EQUAL(box.got.size(), 3u);
+  CAF_CHECK(from_a_shard(box.from[1]));
+  CAF_CHECK(from_a_shard(box.from[2]));
+  CAF_CHECK_NOT_EQUAL(box.from[1], box.from[2]); // 10 and 11 live in different shards
+  publish_state(ipn_state::running);              // node-level: still the watcher's
+  CAF_REQUIRE_EQUAL(box.got.size(), 4u);
+  CAF_CHECK(!from_a_shard(box.from.back()));
+  anon_send_exit(a, caf::exit_reason::user_shutdown);
+  run();
+}
+
+CAF_TEST(the_switch_to_direct_sends_keeps_each_shards_notifies_in_order) {
+  // Deltas arrive at every point of the watch's set-up and of the switch
+  // (k jobs after the watch starts, then one job between deltas). Per
+  // shard, the watcher must see a gapless run of its ids, in order: once
+  // one is seen, every later one is, whichever path it took.
+  load({1});
+  wire::node_id next = 100;
+  size_t saw_all = 0; // watches set up before their first delta
+  for (size_t k = 0; k < 40; ++k) {
+    auto& box = inboxes.emplace_back();
+    auto watch = [b = the_bus](caf::event_based_actor* me, inbox* box) -> caf::behavior {
+      static_cast<void>(actors::watch_bus(me, b, bus::notify_peer_changes));
+      return {[box](notify_atom, bus::notify& n, bus::flow_ticket&) {
+        box->got.push_back(std::move(n));
+      }};
+    };
+    auto a = sys.spawn(watch, &box);
+    for (size_t j = 0; j < k && sched.try_run_once(); ++j) {
+    }
+    std::vector<wire::node_id> sent;
+    for (int d = 0; d < 6; ++d) {
+      sent.push_back(next);
+      send_delta(upsert({tf::test::make_peer(next++)}));
+      sched.try_run_once();
+    }
+    run();
+    std::vector<std::vector<wire::node_id>> seen(num_shards);
+    for (auto& n : box.got)
+      for (auto& p : n.peers_changed)
+        seen[shard_of(p->id(), num_shards)].push_back(p->id());
+    for (size_t s = 0; s < num_shards; ++s) {
+      std::vector<wire::node_id> of_shard;
+      for (auto id : sent)
+        if (shard_of(id, num_shards) == s)
+          of_shard.push_back(id);
+      // seen[s] must be a suffix of of_shard.
+      CAF_REQUIRE_LESS_OR_EQUAL(seen[s].size(), of_shard.size());
+      auto skipped = static_cast<ptrdiff_t>(of_shard.size() - seen[s].size());
+      std::vector<wire::node_id> suffix(of_shard.begin() + skipped, of_shard.end());
+      CAF_CHECK_EQUAL(seen[s], suffix);
+    }
+    if (seen[0].size() + seen[1].size() == sent.size())
+      ++saw_all;
+    anon_send_exit(a, caf::exit_reason::user_shutdown);
+    run();
+  }
+  CAF_CHECK_GREATER(saw_all, 0u);
 }
 
 CAF_TEST(an_awaiting_actor_is_told_once_when_its_peer_becomes_visible) {
