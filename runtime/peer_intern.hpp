@@ -18,7 +18,9 @@ peer_ref intern_peer(const wire::node& n);
 
 /// release_interned_peer removes `r` (whose count just reached zero) from
 /// the table and frees it, at once or later on the thread that interns
-/// (peer_frees_deferred). Called by peer_record::release only.
+/// (peer_frees_deferred: until then the table lists it, dead, and
+/// intern_peer replaces it if its content comes again). Called by
+/// peer_record::release only.
 void release_interned_peer(const peer_record* r) noexcept;
 
 /// peer_frees_deferred: released records wait to be freed by the interning
@@ -36,8 +38,13 @@ size_t dead_peers_waiting();
 /// free_dead_peers frees the released records now, on this thread.
 void free_dead_peers();
 
-/// interned_peer_count is the number of live records in the process.
+/// interned_peer_count is the number of live records in the process (it
+/// visits every record: for tests and statistics).
 size_t interned_peer_count();
+
+/// interned_peer_listed is the number of records the table lists: the live
+/// ones and the dead that wait to be freed.
+size_t interned_peer_listed();
 
 /// interned_peer_table_bytes estimates the table's own memory (not records).
 size_t interned_peer_table_bytes();

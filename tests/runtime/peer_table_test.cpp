@@ -61,8 +61,10 @@ CAF_TEST(released_records_wait_for_the_interning_thread_a_bounded_while) {
   for (wire::node_id id = 50'000; id < 50'100; ++id)
     refs.push_back(interned(make_peer(id)));
   std::thread{[&] { refs.clear(); }}.join(); // the last references go elsewhere
-  CAF_CHECK_EQUAL(interned_peer_count(), before); // out of the table at once
+  CAF_CHECK_EQUAL(interned_peer_count(), before); // dead at once, if not yet freed
   CAF_CHECK_EQUAL(dead_peers_waiting(), peer_frees_deferred ? 100u : 0u);
+  // The dead stay listed until freed: the releasing thread only buries them.
+  CAF_CHECK_EQUAL(interned_peer_listed(), before + dead_peers_waiting());
   // The interning thread frees them, within dead_peers_free_interval calls.
   std::vector<peer_ref> next;
   for (size_t i = 0; i < dead_peers_free_interval && dead_peers_waiting() > 0; ++i)
@@ -77,6 +79,28 @@ CAF_TEST(released_records_wait_for_the_interning_thread_a_bounded_while) {
   free_dead_peers();
   CAF_CHECK_EQUAL(dead_peers_waiting(), 0u);
   CAF_CHECK_EQUAL(interned_peer_count(), before + kept);
+  CAF_CHECK_EQUAL(interned_peer_listed(), before + kept);
+}
+
+CAF_TEST(a_dead_record_still_listed_is_replaced_by_its_content_coming_back) {
+  free_dead_peers();
+  auto before = interned_peer_listed();
+  auto n = make_peer(80'000);
+  auto first = interned(n);
+  auto* old = first.get();
+  std::thread{[&] { first = peer_ref{}; }}.join(); // dead; listed until freed
+  auto again = interned(n);
+  CAF_REQUIRE(again);
+  CAF_CHECK_EQUAL(again->use_count(), 1u);
+  CAF_CHECK_EQUAL(again->id(), 80'000u);
+  if (peer_frees_deferred)
+    CAF_CHECK(again.get() != old); // the dead one is still allocated: a new record
+  free_dead_peers();                // frees the old one, leaves the new one listed
+  CAF_CHECK_EQUAL(interned_peer_listed(), before + 1);
+  CAF_CHECK(interned(n).get() == again.get());
+  again = peer_ref{};
+  free_dead_peers();
+  CAF_CHECK_EQUAL(interned_peer_listed(), before);
 }
 
 CAF_TEST(record_round_trips_every_field) {
