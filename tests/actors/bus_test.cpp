@@ -358,7 +358,8 @@ CAF_TEST(an_actors_peer_changes_come_from_the_shards_without_the_watcher_hop) {
   CAF_REQUIRE_EQUAL(box.got.size(), 3u);
   CAF_CHECK(from_a_shard(box.from[1]));
   CAF_CHECK(from_a_shard(box.from[2]));
-  CAF_CHECK_NOT_EQUAL(box.from[1], box.from[2]); // 10 and 11 live in different shards
+  CAF_REQUIRE_NOT_EQUAL(shard_of(10, num_shards), shard_of(11, num_shards));
+  CAF_CHECK_NOT_EQUAL(box.from[1], box.from[2]); // each from its own shard
   publish_state(ipn_state::running);              // node-level: still the watcher's
   CAF_REQUIRE_EQUAL(box.got.size(), 4u);
   CAF_CHECK(!from_a_shard(box.from.back()));
@@ -369,8 +370,8 @@ CAF_TEST(an_actors_peer_changes_come_from_the_shards_without_the_watcher_hop) {
 CAF_TEST(the_switch_to_direct_sends_keeps_each_shards_notifies_in_order) {
   // Deltas arrive at every point of the watch's set-up and of the switch
   // (k jobs after the watch starts, then one job between deltas). Per
-  // shard, the watcher must see a gapless run of its ids, in order: once
-  // one is seen, every later one is, whichever path it took.
+  // shard, the watching actor must see a gapless run of its ids, in order:
+  // once one is seen, every later one is, whichever path it took.
   load({1});
   wire::node_id next = 100;
   size_t saw_all = 0; // watches set up before their first delta
