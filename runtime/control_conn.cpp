@@ -9,11 +9,12 @@ namespace tf {
 
 namespace {
 
+/// keep_capacity is what a buffer may keep between messages.
+constexpr size_t keep_capacity = 1u << 20;
+
 // release_if_large frees a buffer's capacity after a big message (a full
 // netmap is tens of MB): buffers stay sized for deltas, not for the
 // largest message ever seen.
-constexpr size_t keep_capacity = 1u << 20;
-
 void release_if_large(std::vector<uint8_t>& buf) {
   if (buf.capacity() > keep_capacity)
     std::vector<uint8_t>{}.swap(buf);
@@ -22,15 +23,15 @@ void release_if_large(std::vector<uint8_t>& buf) {
 }
 
 // release_after_burst is release_if_large for the buffer of one read's
-// decrypted bytes: it keeps a large capacity while the reads stay large (a
-// full map comes in reads of up to 1 MiB, and freeing the buffer after each
-// made the next read fault its pages in again: ~13,000 page faults of a
-// 250k-peer map) and gives it back at the first small read.
+// decrypted bytes, applied only after a small read: it keeps a large
+// capacity while the reads stay large (a full map comes in reads of up to
+// 1 MiB, and freeing the buffer after each made the next read fault its
+// pages in again: ~13,000 page faults of a 250k-peer map).
 void release_after_burst(std::vector<uint8_t>& buf) {
-  if (buf.capacity() > keep_capacity && buf.size() < keep_capacity / 4)
-    std::vector<uint8_t>{}.swap(buf);
-  else
+  if (buf.size() >= keep_capacity / 4)
     buf.clear();
+  else
+    release_if_large(buf);
 }
 
 } // namespace
