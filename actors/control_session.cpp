@@ -19,6 +19,7 @@
 #include "actors/paced_writer.hpp"
 #include "runtime/control_conn.hpp"
 #include "runtime/counters.hpp"
+#include "runtime/peer_intern.hpp"
 #include "runtime/tcp_dial.hpp"
 
 namespace tf::actors {
@@ -348,6 +349,9 @@ void on_bytes(caf::io::broker* self, session_state& st, const std::vector<char>&
     apply_messages(self, st);
     st.fanout.flush(self);
     st.rx.clear(); // a full map's decoded peers are garbage once planned
+    // The records the shards dropped are freed here, where they were
+    // allocated, while the shards apply what was just handed to them.
+    free_dead_peers(dead_peers_free_batch);
     if (!st.conn || !st.conn->has_more())
       break;
     if (auto ok = st.conn->more(st.rx, session_state::messages_per_batch); !ok) {

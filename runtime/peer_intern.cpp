@@ -3,31 +3,48 @@
 // that stripe's set. A record found with a zero count is dying: it is
 // replaced, and whoever frees it finds it gone from the table.
 //
-// Dead records wait in a graveyard (guarded by its mutex) until the
-// interning thread frees them (every dead_peers_free_interval-th call),
-// and they stay in the table until then: the releasing shard only buries
-// the record; the interning thread takes it out of its stripe and frees it.
-// That thread -- the control session's, one per process -- allocated them,
-// and glibc frees a block of another thread's arena under that arena's
-// lock. A shard freeing the record it just removed while the session
-// allocated the next one made both wait on that lock (futex calls on both
-// sides; bench/giant_tailnet, pipelined at 250k, means of interleaved runs:
-// 3.4 -> 3.1 us per delta in six pairs, 3.2 -> 2.45 us in four with batched
-// deltas). Taking the record out of its stripe there too left the shard a
-// stripe lock and a probe of a table it does not otherwise touch, inside
-// the delta's critical path (giant_tailnet at 250k, ops alternating between
-// the two ways: 0.02-0.48 us less per op in 12 of 12 runs). At most
-// max_dead_peers_waiting records wait: the release that fills the
+// Dead records wait in a graveyard (guarded by its mutex) until someone
+// frees them with free_dead_peers() -- the control session, after each
+// batch of deltas it handed to the shards -- and they stay in the table
+// until then: the releasing shard only buries the record.
+//
+// Measured reasons (bench/giant_tailnet, pipelined at 250k peers):
+// - Frees on the session's thread, which allocated the records: glibc
+//   frees a block of another thread's arena under that arena's lock, and a
+//   shard freeing the record it just removed while the session allocated
+//   the next one made both wait on that lock (3.4 -> 3.1 us per delta in
+//   six interleaved pairs, 3.2 -> 2.45 us in four with batched deltas).
+// - The shard does not unlist: that was a stripe lock and a probe of a
+//   table it does not otherwise touch, inside the delta's critical path
+//   (ops alternating between the two ways: 0.02-0.48 us less per op in 12
+//   of 12 runs).
+// - A batch is unlisted stripe by stripe, one lock per stripe, and freed
+//   after the last unlock (batches alternating between the two ways:
+//   616-664 against 808-867 cycles per record with 64 a batch).
+// - Between batches, not inside intern_peer every 64th call: rounds of
+//   20,000 deltas alternating between the two ways took 2.05 us per delta
+//   against 2.44 (medians of 21 rounds each; 38 of 42 pairs faster).
+// In a flood the shards, which hold up to 16 batches each, fill the
+// graveyard while the session's reading is paused and free it at the bound
+// themselves (peer_frees_at_bound). Freeing on the session's resume too,
+// with a bound of 4,096, made that rare and measured no different (22 of
+// 36 pairs faster), so the session frees only between batches.
+//
+// At most max_dead_peers_waiting records wait: the release that fills the
 // graveyard frees them itself. Under AddressSanitizer records are taken
 // out and freed at once, so a use after the last release is caught.
 #include "runtime/peer_intern.hpp"
 
+#include "runtime/counters.hpp"
+
 #include <absl/container/flat_hash_set.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <mutex>
 #include <new>
+#include <span>
 #include <vector>
 
 namespace tf {
@@ -69,8 +86,12 @@ std::array<stripe, num_stripes>& stripes() {
   return *all;
 }
 
+size_t stripe_index(uint64_t hash) {
+  return (hash >> 57) % num_stripes;
+}
+
 stripe& stripe_for(uint64_t hash) {
-  return stripes()[(hash >> 57) % num_stripes];
+  return stripes()[stripe_index(hash)];
 }
 
 struct graveyard {
@@ -79,23 +100,47 @@ struct graveyard {
   std::atomic<size_t> waiting{0}; // dead.size(), read without the lock
 };
 
+/// frees_at_bound counts the releases that found the graveyard full and
+/// freed it themselves. Looked up at start-up: releases must not allocate.
+counter& frees_at_bound = get_counter("peer_frees_at_bound");
+
 graveyard& the_graveyard() {
   static auto* g = new graveyard; // process lifetime
   return *g;
 }
 
-/// unlist takes `r` out of its stripe, if the stripe still lists it (a dying
-/// record may have been replaced already).
-void unlist(const peer_record* r) {
-  auto& s = stripe_for(r->content_hash());
-  std::lock_guard<std::mutex> guard{s.mtx};
-  if (auto i = s.records.find(r); i != s.records.end())
-    s.records.erase(i);
+/// unlist_and_destroy takes `dead` out of their stripes, one lock per
+/// stripe, then frees them. It allocates nothing (it runs in releases).
+void unlist_and_destroy(std::span<const peer_record* const> dead) {
+  constexpr size_t chunk = 256; // 2 KiB of stack for by_stripe
+  // A counting sort by stripe, into `by_stripe`.
+  std::array<const peer_record*, chunk> by_stripe;
+  for (; !dead.empty(); dead = dead.subspan(std::min(chunk, dead.size()))) {
+    auto part = dead.first(std::min(chunk, dead.size()));
+    std::array<uint32_t, num_stripes + 1> begin{};
+    for (auto* r : part)
+      ++begin[stripe_index(r->content_hash()) + 1];
+    for (size_t k = 1; k <= num_stripes; ++k)
+      begin[k] += begin[k - 1];
+    auto next = begin;
+    for (auto* r : part)
+      by_stripe[next[stripe_index(r->content_hash())]++] = r;
+    for (size_t k = 0; k < num_stripes; ++k) {
+      if (begin[k] == begin[k + 1])
+        continue;
+      auto& s = stripes()[k];
+      std::lock_guard<std::mutex> guard{s.mtx};
+      for (auto j = begin[k]; j < begin[k + 1]; ++j)
+        if (auto i = s.records.find(by_stripe[j]); i != s.records.end())
+          s.records.erase(i); // else: replaced while dying
+    }
+    for (auto* r : part)
+      peer_record::destroy(r);
+  }
 }
 
-/// free_dead takes the graveyard's records out of the table and frees them,
-/// on the calling thread: all of them, or none if it holds fewer than
-/// `at_least` (>= 1).
+/// free_dead frees the graveyard's records on the calling thread: all of
+/// them, or none if it holds fewer than `at_least` (>= 1).
 void free_dead(size_t at_least) {
   auto& g = the_graveyard();
   if (g.waiting.load(std::memory_order_relaxed) < at_least)
@@ -108,10 +153,7 @@ void free_dead(size_t at_least) {
     batch.swap(g.dead);
     g.waiting.store(0, std::memory_order_relaxed);
   }
-  for (auto* r : batch) {
-    unlist(r);
-    peer_record::destroy(r);
-  }
+  unlist_and_destroy(batch);
   batch.clear();
 }
 
@@ -130,23 +172,18 @@ void bury(const peer_record* r) {
     }
   }
   if (r != nullptr) {
-    unlist(r);
-    peer_record::destroy(r);
+    unlist_and_destroy({&r, 1});
     return;
   }
-  free_dead(max_dead_peers_waiting);
+  if (dead_peers_waiting() >= max_dead_peers_waiting) {
+    frees_at_bound.add();
+    free_dead(max_dead_peers_waiting);
+  }
 }
 
 } // namespace
 
 peer_ref intern_peer(const wire::node& n) {
-  // Not on every call: a look at the graveyard takes its lock and reads what
-  // the releasing shard's core just wrote, a few cache lines passed between
-  // cores inside every delta's critical path (bench/giant_tailnet: 0.0-0.6 us
-  // per op, median of eight in-run A/B runs 0.4).
-  thread_local size_t interns = 0;
-  if (++interns % dead_peers_free_interval == 0)
-    free_dead(1);
   auto hash = hash_node(n);
   auto& s = stripe_for(hash);
   std::lock_guard<std::mutex> guard{s.mtx};
@@ -169,8 +206,8 @@ size_t dead_peers_waiting() {
   return the_graveyard().waiting.load(std::memory_order_relaxed);
 }
 
-void free_dead_peers() {
-  free_dead(1);
+void free_dead_peers(size_t at_least) {
+  free_dead(at_least == 0 ? 1 : at_least);
 }
 
 size_t interned_peer_count() {

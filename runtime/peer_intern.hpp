@@ -17,26 +17,31 @@ namespace tf {
 peer_ref intern_peer(const wire::node& n);
 
 /// release_interned_peer removes `r` (whose count just reached zero) from
-/// the table and frees it, at once or later on the thread that interns
+/// the table and frees it, at once or later, in free_dead_peers()
 /// (peer_frees_deferred: until then the table lists it, dead, and
 /// intern_peer replaces it if its content comes again). Called by
 /// peer_record::release only.
 void release_interned_peer(const peer_record* r) noexcept;
 
-/// peer_frees_deferred: released records wait to be freed by the interning
-/// thread, which frees all that wait on every dead_peers_free_interval-th
-/// intern_peer call; at most max_dead_peers_waiting wait (the release that
-/// would exceed it frees them). Not under AddressSanitizer, which should see
-/// a use after the last release.
+/// peer_frees_deferred: released records wait, still listed, until
+/// free_dead_peers() frees them -- the control session calls it after each
+/// batch of deltas it handed to the shards, once dead_peers_free_batch wait.
+/// At most max_dead_peers_waiting wait (the release that would exceed it
+/// frees them, counted as peer_frees_at_bound). Not under AddressSanitizer,
+/// which should see a use after the last release.
 inline constexpr bool peer_frees_deferred = !built_with_asan;
 inline constexpr size_t max_dead_peers_waiting = 1024;
-inline constexpr size_t dead_peers_free_interval = 64;
+inline constexpr size_t dead_peers_free_batch = 64;
 
 /// dead_peers_waiting counts released records not freed yet.
 size_t dead_peers_waiting();
 
-/// free_dead_peers frees the released records now, on this thread.
-void free_dead_peers();
+/// free_dead_peers frees the released records now, on this thread, if at
+/// least `at_least` wait. Best called by the thread that interns most
+/// (glibc frees a block of another thread's arena under that arena's lock),
+/// outside a delta's critical path: it costs a few hundred nanoseconds per
+/// record.
+void free_dead_peers(size_t at_least = 1);
 
 /// interned_peer_count is the number of live records in the process (it
 /// visits every record: for tests and statistics).

@@ -17,6 +17,7 @@
 #include "nodes/local_client.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/map_plan.hpp"
+#include "runtime/peer_intern.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/synthetic.hpp"
 
@@ -76,6 +77,27 @@ struct delta_fixture : system_fixture {
 
   bool has(wire::node_id id) { return lc().peer_by_id(id).ok(); }
 
+  /// start_viewer starts a coordination server that serves synthetic_full
+  /// and the viewer node, and waits until the viewer sees its peers.
+  bool start_viewer() {
+    auto started = start_control(sys, [](control::coordination_server_options& o) {
+      o.server.alt = [](const wire::node& self, const wire::map_request&) {
+        return std::optional<wire::map_response>{synthetic_full(self)};
+      };
+    });
+    if (!started.ok())
+      return false;
+    control = std::move(*started);
+    auto node = start_node(sys, control, "viewer",
+                           [](server_options& o) { o.num_shards = num_shards; });
+    if (!node.ok())
+      return false;
+    viewer = std::move(*node);
+    viewer_id = node_id_of(*viewer);
+    return viewer_id != 0
+           && wait_until([&] { return num_peers_of(*viewer) == num_initial; }, seconds(5));
+  }
+
   /// owner_of is the node id WhoIs reports for `ip` (0 if none).
   wire::node_id owner_of(const ip_addr& ip) {
     auto who = lc().whois(ip.to_string());
@@ -88,21 +110,8 @@ struct delta_fixture : system_fixture {
 CAF_TEST_FIXTURE_SCOPE(node_delta_tests, delta_fixture)
 
 CAF_TEST(deltas_update_a_real_node_without_a_full_rebuild) {
-  auto started = start_control(sys, [](control::coordination_server_options& o) {
-    o.server.alt = [](const wire::node& self, const wire::map_request&) {
-      return std::optional<wire::map_response>{synthetic_full(self)};
-    };
-  });
-  CAF_REQUIRE(started.ok());
-  control = std::move(*started);
   auto full_before = counter_value("map_response_full_rebuild");
-  auto node = start_node(sys, control, "viewer",
-                         [](server_options& o) { o.num_shards = num_shards; });
-  CAF_REQUIRE(node.ok());
-  viewer = std::move(*node);
-  viewer_id = node_id_of(*viewer);
-  CAF_REQUIRE(viewer_id != 0);
-  CAF_REQUIRE(wait_until([&] { return num_peers_of(*viewer) == num_initial; }, seconds(5)));
+  CAF_REQUIRE(start_viewer());
   auto full_after = counter_value("map_response_full_rebuild");
   CAF_CHECK_EQUAL(full_after, full_before + 1);
   auto incremental = counter_value("map_response_handled_incrementally");
@@ -289,6 +298,55 @@ CAF_TEST(deltas_update_a_real_node_without_a_full_rebuild) {
   auto st = lc().status();
   CAF_REQUIRE(st.ok());
   CAF_CHECK_EQUAL(std::string{to_string(st->state)}, "Running");
+}
+
+CAF_TEST(the_session_frees_the_records_its_shards_dropped) {
+  CAF_REQUIRE(start_viewer());
+  constexpr wire::node_id first = 3001;
+  constexpr size_t count = 2 * dead_peers_free_batch;
+  {
+    wire::map_response r;
+    for (auto id = first; id < first + count; ++id)
+      r.peers_changed.push_back(make_peer(id));
+    send(std::move(r));
+  }
+  CAF_REQUIRE(wait_until([&] { return num_peers_of(*viewer) == num_initial + count; },
+                         seconds(5)));
+  // The test holds the last references, so that the records die after the
+  // session handled the removal, not while it did.
+  std::vector<peer_ref> held;
+  for (auto id = first; id < first + count; ++id)
+    if (auto p = lc().peer_by_id(id); p.ok())
+      held.push_back(std::move(*p));
+  CAF_REQUIRE_EQUAL(held.size(), count);
+  {
+    wire::map_response r;
+    for (auto id = first; id < first + count; ++id)
+      r.peers_removed.push_back(id);
+    send(std::move(r));
+  }
+  CAF_REQUIRE(wait_until([&] { return num_peers_of(*viewer) == num_initial; }, seconds(5)));
+  CAF_REQUIRE(wait_until([&] { return held.front()->use_count() == 1; }, seconds(5)));
+  free_dead_peers();
+  auto listed = interned_peer_listed();
+  held.clear();
+  if (!peer_frees_deferred) {
+    CAF_CHECK_EQUAL(dead_peers_waiting(), 0u); // freed at once
+    CAF_CHECK_EQUAL(interned_peer_listed() + count, listed);
+    return;
+  }
+  // Dead, still listed; the session frees them after its next batch, here
+  // a delta that adds one peer.
+  CAF_CHECK_EQUAL(dead_peers_waiting(), count);
+  CAF_CHECK_EQUAL(interned_peer_listed(), listed);
+  {
+    wire::map_response r;
+    r.peers_changed = {make_peer(first + count)};
+    send(std::move(r));
+  }
+  CAF_CHECK(wait_until([&] { return has(first + count); }, seconds(5)));
+  CAF_CHECK(wait_until([&] { return dead_peers_waiting() == 0; }, seconds(5)));
+  CAF_CHECK_EQUAL(interned_peer_listed() + count, listed + 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

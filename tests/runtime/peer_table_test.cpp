@@ -54,7 +54,7 @@ CAF_TEST(interning_shares_equal_content_and_frees_on_last_release) {
   CAF_CHECK_EQUAL(interned_peer_count(), before);
 }
 
-CAF_TEST(released_records_wait_for_the_interning_thread_a_bounded_while) {
+CAF_TEST(released_records_wait_until_freed_a_bounded_while) {
   free_dead_peers();
   auto before = interned_peer_count();
   std::vector<peer_ref> refs;
@@ -65,17 +65,26 @@ CAF_TEST(released_records_wait_for_the_interning_thread_a_bounded_while) {
   CAF_CHECK_EQUAL(dead_peers_waiting(), peer_frees_deferred ? 100u : 0u);
   // The dead stay listed until freed: the releasing thread only buries them.
   CAF_CHECK_EQUAL(interned_peer_listed(), before + dead_peers_waiting());
-  // The interning thread frees them, within dead_peers_free_interval calls.
+  // Interning does not free them (the control session does, between
+  // batches), nor does a call that wants more than wait.
   std::vector<peer_ref> next;
-  for (size_t i = 0; i < dead_peers_free_interval && dead_peers_waiting() > 0; ++i)
-    next.push_back(interned(make_peer(60'000 + i)));
+  for (wire::node_id id = 60'000; id < 60'000 + 2 * dead_peers_free_batch; ++id)
+    next.push_back(interned(make_peer(id)));
+  free_dead_peers(101);
+  CAF_CHECK_EQUAL(dead_peers_waiting(), peer_frees_deferred ? 100u : 0u);
+  free_dead_peers(100);
   CAF_CHECK_EQUAL(dead_peers_waiting(), 0u);
   auto kept = next.size();
-  // Without interning, no more than the bound wait.
+  CAF_CHECK_EQUAL(interned_peer_listed(), before + kept);
+  // Without frees, no more than the bound wait: the release that fills the
+  // graveyard frees what waits, from every stripe, and is counted.
+  auto at_bound = counter_value("peer_frees_at_bound");
   for (wire::node_id id = 70'000; id < 70'000 + 3 * max_dead_peers_waiting; ++id)
     refs.push_back(interned(make_peer(id)));
   std::thread{[&] { refs.clear(); }}.join();
   CAF_CHECK_LESS(dead_peers_waiting(), max_dead_peers_waiting);
+  CAF_CHECK_EQUAL(counter_value("peer_frees_at_bound"), at_bound + (peer_frees_deferred ? 3 : 0));
+  CAF_CHECK_EQUAL(interned_peer_listed(), before + kept + dead_peers_waiting());
   free_dead_peers();
   CAF_CHECK_EQUAL(dead_peers_waiting(), 0u);
   CAF_CHECK_EQUAL(interned_peer_count(), before + kept);
