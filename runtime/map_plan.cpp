@@ -45,6 +45,9 @@ void plan_delta_into(wire::map_response& r, size_t num_shards, int64_t now_unix,
     s.patches.clear();
   }
   plan.rejected = 0;
+  // The table's misses run while the nodes are normalized.
+  for (auto& n : r.peers_changed)
+    prefetch_interned_peer(n.id);
   for (auto id : r.peers_removed)
     plan.shards[shard_of(id, num_shards)].removes.push_back(id);
   for (auto& n : r.peers_changed) {

@@ -16,6 +16,11 @@ namespace tf {
 /// it if there is none. `n` must be normalized (normalize_node()).
 peer_ref intern_peer(const wire::node& n);
 
+/// prefetch_interned_peer starts the cache misses of a later intern_peer
+/// of a node with id `id`: call it for a batch of nodes before interning
+/// them, or before normalizing one.
+void prefetch_interned_peer(wire::node_id id);
+
 /// release_interned_peer removes `r` (whose count just reached zero) from
 /// the table and frees it, at once or later, in free_dead_peers()
 /// (peer_frees_deferred: until then the table lists it, dead, and

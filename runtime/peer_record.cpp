@@ -89,17 +89,9 @@ const tag_list* intern_tags(const std::vector<std::string>& tags) {
   return list;
 }
 
-// -- hashing ------------------------------------------------------------------
-
-uint64_t hash_node(const wire::node& n) {
-  return absl::HashOf(n.id, n.stable_id, n.name, n.key, n.key_expiry, n.addresses,
-                      n.allowed_ips, n.endpoints, n.user, n.tags, n.hostname,
-                      n.created, n.online, n.last_seen, n.machine_authorized);
-}
-
 // -- construction -------------------------------------------------------------
 
-peer_record* peer_record::make(const wire::node& n, uint64_t hash) {
+peer_record* peer_record::make(const wire::node& n) {
   auto split = split_addresses(n.addresses);
   bool allowed_differs = !n.allowed_ips.empty() && n.allowed_ips != n.addresses;
   size_t num_allowed = allowed_differs ? n.allowed_ips.size() : 0;
@@ -117,7 +109,6 @@ peer_record* peer_record::make(const wire::node& n, uint64_t hash) {
   r->key_expiry_ = n.key_expiry;
   r->created_ = n.created;
   r->last_seen_ = n.last_seen;
-  r->hash_ = hash;
   r->tags_ = intern_tags(n.tags);
   if (split.v4) {
     r->flags_ |= has_v4_flag;

@@ -69,9 +69,6 @@ public:
   const tag_list* tags() const noexcept { return tags_; }
   bool is_tagged() const noexcept { return tags_ != nullptr; }
 
-  /// content_hash covers every field; equal records have equal hashes.
-  uint64_t content_hash() const noexcept { return hash_; }
-
   /// same_content compares this record with a wire node field by field.
   bool same_content(const wire::node& n) const;
 
@@ -92,7 +89,7 @@ public:
 
   /// make builds a new, not yet interned record with one reference.
   /// Use intern_peer() instead unless you know why.
-  static peer_record* make(const wire::node& n, uint64_t hash);
+  static peer_record* make(const wire::node& n);
 
   /// destroy frees a record whose count dropped to zero.
   static void destroy(const peer_record* r) noexcept;
@@ -123,7 +120,6 @@ private:
   int64_t key_expiry_ = 0;
   int64_t created_ = 0;
   int64_t last_seen_ = 0;
-  uint64_t hash_ = 0;
   const tag_list* tags_ = nullptr;
   node_public_key key_;
   ip_addr::bytes16 v6_{};
@@ -166,8 +162,5 @@ public:
 private:
   const peer_record* ptr_ = nullptr;
 };
-
-/// hash_node computes the content hash a record built from `n` would have.
-uint64_t hash_node(const wire::node& n);
 
 } // namespace tf

@@ -47,9 +47,14 @@ CAF_TEST(interning_shares_equal_content_and_frees_on_last_release) {
     CAF_CHECK_EQUAL(interned_peer_count(), before + 1);
     auto changed = n;
     changed.online = true;
+    prefetch_interned_peer(changed.id); // a hint: changes nothing
+    CAF_CHECK_EQUAL(interned_peer_count(), before + 1);
     auto c = interned(changed);
     CAF_CHECK(c.get() != a.get());
     CAF_CHECK_EQUAL(interned_peer_count(), before + 2);
+    // Two versions of one id share the table: each finds its own.
+    CAF_CHECK(interned(n).get() == a.get());
+    CAF_CHECK(interned(changed).get() == c.get());
   }
   CAF_CHECK_EQUAL(interned_peer_count(), before);
 }
