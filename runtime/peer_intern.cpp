@@ -9,11 +9,12 @@
 // until then: the releasing shard only buries the record.
 //
 // Measured reasons (bench/giant_tailnet, pipelined at 250k peers):
-// - Frees on the session's thread, which allocated the records: glibc
-//   frees a block of another thread's arena under that arena's lock, and a
-//   shard freeing the record it just removed while the session allocated
-//   the next one made both wait on that lock (3.4 -> 3.1 us per delta in
-//   six interleaved pairs, 3.2 -> 2.45 us in four with batched deltas).
+// - Frees on the session's thread, which allocates the records: when they
+//   were glibc blocks, a shard freeing the record it just removed while the
+//   session allocated the next one made both wait on the session's arena
+//   lock (3.4 -> 3.1 us per delta in six interleaved pairs, 3.2 -> 2.45 us
+//   in four with batched deltas). Records now come from record_arena,
+//   whose one lock the same pattern would contend for.
 // - The shard does not unlist: that was a stripe lock and a probe of a
 //   table it does not otherwise touch, inside the delta's critical path
 //   (ops alternating between the two ways: 0.02-0.48 us less per op in 12

@@ -15,6 +15,7 @@
 #include <new>
 
 #include "runtime/peer_intern.hpp"
+#include "runtime/record_arena.hpp"
 
 namespace tf {
 
@@ -101,7 +102,7 @@ peer_record* peer_record::make(const wire::node& n) {
   assert(n.endpoints.size() <= UINT16_MAX && split.extra.size() <= UINT16_MAX
          && num_allowed <= UINT16_MAX && n.stable_id.size() <= UINT16_MAX
          && n.name.size() <= UINT16_MAX && n.hostname.size() <= UINT16_MAX);
-  void* mem = ::operator new(sizeof(peer_record) + tail_len);
+  void* mem = allocate_record_block(sizeof(peer_record) + tail_len);
   auto* r = new (mem) peer_record;
   r->id_ = n.id;
   r->user_ = n.user;
@@ -154,8 +155,9 @@ peer_record* peer_record::make(const wire::node& n) {
 void peer_record::destroy(const peer_record* r) noexcept {
   static_assert(std::is_trivially_destructible_v<ip_endpoint>
                 && std::is_trivially_destructible_v<ip_prefix>);
+  auto len = r->allocated_len();
   r->~peer_record();
-  ::operator delete(const_cast<peer_record*>(r));
+  free_record_block(const_cast<peer_record*>(r), len);
 }
 
 bool peer_record::try_acquire() const noexcept {

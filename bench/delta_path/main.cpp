@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
     wire_len += wire_bytes.size();
     // Node side, per 64 KiB read as the broker does: open, unframe and
     // decode (into the messages of the read before, as the session does),
-    // then normalize, intern and split by shard.
+    // then normalize, intern and split by shard, and free the records the
+    // rounds before dropped.
     plans.clear();
     for (size_t off = 0; off < wire_bytes.size(); off += 65536) {
       auto len = std::min<size_t>(65536, wire_bytes.size() - off);
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
       t0 = clock_type::now();
       for (auto& m : rx.messages)
         plans.push_back(plan_delta(std::get<wire::map_response>(m), 2, 0));
+      free_dead_peers(dead_peers_free_batch); // as the session does after a batch
       plan_ns += elapsed(t0);
     }
     // Shard tables: removes and upserts.
