@@ -28,8 +28,9 @@ using bus_watch_target =
 /// notify whose ticket holds a slot counts against bus::max_pending until
 /// `self` has handled (and dropped) the message: an actor that falls behind
 /// receives one terminal notify (err_message set), as does one whose
-/// registration failed. The watch ends with `self` (the watcher monitors it) or when the
-/// returned watcher is sent an exit. A bad mask fails at once.
+/// registration failed. The watch ends with `self` (the watcher monitors
+/// it) or when the returned watcher is sent an exit. A bad mask fails at
+/// once.
 result<watcher_actor> watch_bus(caf::event_based_actor* self, const bus_watch_target& node,
                                 bus::watch_mask mask, bus::interest interest = {});
 

@@ -50,6 +50,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <new>
 #include <span>
@@ -101,6 +102,8 @@ std::array<stripe, num_stripes>& stripes() {
   return *all;
 }
 
+static_assert(num_stripes <= 256, "unlist_and_destroy keeps a stripe in a byte");
+
 size_t stripe_index(uint64_t hash) {
   return (hash >> 57) % num_stripes;
 }
@@ -127,19 +130,22 @@ graveyard& the_graveyard() {
 /// unlist_and_destroy takes `dead` out of their stripes, one lock per
 /// stripe, then frees them. It allocates nothing (it runs in releases).
 void unlist_and_destroy(std::span<const peer_record* const> dead) {
-  constexpr size_t chunk = 256; // 2 KiB of stack for by_stripe
+  constexpr size_t chunk = 256; // 2.25 KiB of stack for by_stripe, stripe_of
   // A counting sort by stripe, into `by_stripe`.
   std::array<const peer_record*, chunk> by_stripe;
   for (; !dead.empty(); dead = dead.subspan(std::min(chunk, dead.size()))) {
     auto part = dead.first(std::min(chunk, dead.size()));
+    std::array<uint8_t, chunk> stripe_of; // of part[i]
     std::array<uint32_t, num_stripes + 1> begin{};
-    for (auto* r : part)
-      ++begin[stripe_index(id_hash(r->id())) + 1];
+    for (size_t i = 0; i < part.size(); ++i) {
+      stripe_of[i] = static_cast<uint8_t>(stripe_index(id_hash(part[i]->id())));
+      ++begin[stripe_of[i] + 1];
+    }
     for (size_t k = 1; k <= num_stripes; ++k)
       begin[k] += begin[k - 1];
     auto next = begin;
-    for (auto* r : part)
-      by_stripe[next[stripe_index(id_hash(r->id()))]++] = r;
+    for (size_t i = 0; i < part.size(); ++i)
+      by_stripe[next[stripe_of[i]]++] = part[i];
     for (size_t k = 0; k < num_stripes; ++k) {
       if (begin[k] == begin[k + 1])
         continue;
@@ -155,21 +161,23 @@ void unlist_and_destroy(std::span<const peer_record* const> dead) {
 }
 
 /// free_dead frees the graveyard's records on the calling thread: all of
-/// them, or none if it holds fewer than `at_least` (>= 1).
-void free_dead(size_t at_least) {
+/// them, or none if it holds fewer than `at_least` (>= 1). Returns whether
+/// it freed them.
+bool free_dead(size_t at_least) {
   auto& g = the_graveyard();
   if (g.waiting.load(std::memory_order_relaxed) < at_least)
-    return;
+    return false;
   thread_local std::vector<const peer_record*> batch;
   {
     std::lock_guard<std::mutex> guard{g.mtx};
     if (g.dead.size() < at_least)
-      return;
+      return false;
     batch.swap(g.dead);
     g.waiting.store(0, std::memory_order_relaxed);
   }
   unlist_and_destroy(batch);
   batch.clear();
+  return true;
 }
 
 /// bury hands a dead record, still listed, to the graveyard (or unlists
@@ -190,10 +198,8 @@ void bury(const peer_record* r) {
     unlist_and_destroy({&r, 1});
     return;
   }
-  if (dead_peers_waiting() >= max_dead_peers_waiting) {
+  if (free_dead(max_dead_peers_waiting))
     frees_at_bound.add();
-    free_dead(max_dead_peers_waiting);
-  }
 }
 
 } // namespace

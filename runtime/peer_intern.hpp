@@ -42,10 +42,10 @@ inline constexpr size_t dead_peers_free_batch = 64;
 size_t dead_peers_waiting();
 
 /// free_dead_peers frees the released records now, on this thread, if at
-/// least `at_least` wait. Best called by the thread that interns most
-/// (glibc frees a block of another thread's arena under that arena's lock),
-/// outside a delta's critical path: it costs a few hundred nanoseconds per
-/// record.
+/// least `at_least` wait. Best called by the thread that interns most (a
+/// thread freeing while another allocates makes both wait on the record
+/// allocator's lock), outside a delta's critical path: it costs a few
+/// hundred nanoseconds per record.
 void free_dead_peers(size_t at_least = 1);
 
 /// interned_peer_count is the number of live records in the process (it

@@ -25,6 +25,16 @@ size_t class_of(size_t len) noexcept {
   return (len + granule - 1) / granule - 1; // 1..16 bytes: class 0
 }
 
+/// class_len is the block size of class `k`.
+size_t class_len(size_t k) noexcept {
+  return (k + 1) * granule;
+}
+
+/// on_heap: blocks the arena leaves to operator new/delete.
+bool on_heap(size_t len) noexcept {
+  return built_with_asan || len > record_arena_max || len == 0;
+}
+
 struct free_block {
   free_block* next;
 };
@@ -63,21 +73,21 @@ void* carve(arena& a, size_t len) {
 } // namespace
 
 void* allocate_record_block(size_t len) {
-  if (built_with_asan || len > record_arena_max || len == 0)
+  if (on_heap(len))
     return ::operator new(len);
   auto k = class_of(len);
   auto& a = the_arena();
   std::lock_guard<std::mutex> guard{a.mtx};
   if (auto* b = a.free[k]) {
     a.free[k] = b->next;
-    a.stats.free_listed -= (k + 1) * granule;
+    a.stats.free_listed -= class_len(k);
     return b;
   }
-  return carve(a, (k + 1) * granule);
+  return carve(a, class_len(k));
 }
 
 void free_record_block(void* p, size_t len) noexcept {
-  if (built_with_asan || len > record_arena_max || len == 0) {
+  if (on_heap(len)) {
     ::operator delete(p);
     return;
   }
@@ -87,7 +97,7 @@ void free_record_block(void* p, size_t len) noexcept {
   auto* b = static_cast<free_block*>(p);
   b->next = a.free[k];
   a.free[k] = b;
-  a.stats.free_listed += (k + 1) * granule;
+  a.stats.free_listed += class_len(k);
 }
 
 record_arena_stats record_arena_usage() {
