@@ -3,9 +3,14 @@
 // keyed BLAKE2s, HMAC-BLAKE2s and Noise HKDF (values from Python's hashlib
 // and hmac), ChaCha20-Poly1305 with the Noise nonce (value from pyca
 // cryptography) and XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha A.3.1).
+// Long ChaCha20-Poly1305 messages (up to a full control record) give pyca
+// cryptography's bytes, open in place, and zero the output when forged.
 #define CAF_SUITE runtime_crypto
 #include <caf/test/unit_test_impl.hpp>
 
+#include <sodium.h>
+
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -166,6 +171,50 @@ CAF_TEST(chacha_in_place) {
   CAF_CHECK(buf == want);
   CAF_REQUIRE(chacha_open(std::span{buf}.first(100), key, 7, {}, buf).ok());
   CAF_CHECK(std::all_of(buf.begin(), buf.begin() + 100, [](uint8_t b) { return b == 0x5a; }));
+}
+
+CAF_TEST(chacha_long_messages_known_answers) {
+  // BLAKE2s-256 of ciphertext||tag and the tag, from pyca cryptography;
+  // lengths around libsodium's 256-byte chunks, a WireGuard packet and a
+  // full control record.
+  struct {
+    size_t len;
+    const char* ct_hash;
+    const char* tag;
+  } cases[] = {
+    {511, "b9122af652a87a510f945ea078257b30a52fdf484298b3bd3b561a4993c3089a",
+     "822193a368c27474be6036dfdeb66181"},
+    {512, "419db390d98727805f3dc18c4880ff738ef00fc1cab0bd3b1da7c5170f828956",
+     "d7046615cd8c4c55247d1c6eda1935a1"},
+    {513, "c622ce824d140e96c5bd9351163b0a087f0a56451d7010c48cc6042a7191957e",
+     "3334e4c9f97dcc997614e88fcf585fe7"},
+    {1420, "3fbd66d286f03726cf5d71b5ba5bb44091d600039c4a6323951ed91e6b19dc26",
+     "96a83b3ba0c4d2f78c3795abdaf7f32d"},
+    {65519, "14d85ab5d31413e0096bbe3da1e1f266afe2bb629e50711a48939f6b1bc249f0",
+     "39dfb3763d8292f5ce4de0efaf3d2f10"},
+  };
+  auto key_bytes = range_bytes(32);
+  std::span<const uint8_t, 32> key{key_bytes.data(), 32};
+  auto ad = bytes_of("tailfleet");
+  for (auto& c : cases) {
+    CAF_MESSAGE("length " << c.len);
+    auto pt = range_bytes(c.len);
+    std::vector<uint8_t> ct(c.len + aead_tag_len);
+    CAF_REQUIRE(chacha_seal(ct, key, 42, ad, pt).ok());
+    CAF_CHECK_EQUAL(to_hex(blake2s(ct)), c.ct_hash);
+    CAF_CHECK_EQUAL(to_hex(std::span{ct}.last(aead_tag_len)), c.tag);
+    // Open a copy in place; then a forged tag fails and zeroes the output.
+    auto buf = ct;
+    CAF_REQUIRE(chacha_open(std::span{buf}.first(c.len), key, 42, ad, buf).ok());
+    CAF_CHECK(std::equal(pt.begin(), pt.end(), buf.begin()));
+    auto forged = ct;
+    forged.back() ^= 0x80;
+    std::vector<uint8_t> out(c.len, 0xee);
+    CAF_CHECK_EQUAL(chacha_open(out, key, 42, ad, forged).code(), errc::decrypt_failed);
+    CAF_CHECK(std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; }));
+    CAF_CHECK_EQUAL(chacha_open(out, key, 43, ad, ct).code(), errc::decrypt_failed);
+    CAF_CHECK_EQUAL(chacha_open(out, key, 42, {}, ct).code(), errc::decrypt_failed);
+  }
 }
 
 CAF_TEST(xchacha_known_answer) {
