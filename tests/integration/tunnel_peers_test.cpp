@@ -105,12 +105,21 @@ struct hand_peer {
   }
 
   /// ping sends an echo request from `src` to `dst` through the session
-  /// and reports whether the echo reply came back.
+  /// and reports whether its reply (the same sequence number: a late reply
+  /// to an earlier ping does not count) came back within `limit`. The
+  /// session's timers run meanwhile, as a WireGuard peer's do: a handshake
+  /// that got no answer is sent again after 5 s.
   bool ping(const ip_addr& src, const ip_addr& dst, uint16_t seq, milliseconds limit) {
     auto request = icmp_echo_request(src, dst, 0x7466, seq, "tunnel peers");
-    for (auto& p : talk(session->send(request, wg::clock::now()), limit))
-      if (is_icmp(p, 0))
-        return true;
+    auto until = steady_clock::now() + limit;
+    auto out = session->send(request, wg::clock::now());
+    for (auto left = limit; left > milliseconds(0);
+         left = duration_cast<milliseconds>(until - steady_clock::now())) {
+      for (auto& p : talk(std::move(out), std::min(left, milliseconds(250))))
+        if (is_echo_reply(p, seq))
+          return true;
+      out = session->tick(wg::clock::now());
+    }
     return false;
   }
 };

@@ -176,6 +176,14 @@ inline bool is_icmp(const std::vector<uint8_t>& p, uint8_t type) {
   return p.size() >= 28 && (p[0] >> 4) == 4 && p[9] == 1 && p[(p[0] & 0x0f) * 4u] == type;
 }
 
+/// is_echo_reply says whether `p` is an IPv4 echo reply with sequence `seq`.
+inline bool is_echo_reply(const std::vector<uint8_t>& p, uint16_t seq) {
+  if (!is_icmp(p, 0))
+    return false;
+  size_t icmp = (p[0] & 0x0f) * 4u;
+  return p.size() >= icmp + 8 && (p[icmp + 6] << 8 | p[icmp + 7]) == seq;
+}
+
 /// echo_reply_to turns an echo request into its reply (addresses swapped).
 inline std::vector<uint8_t> echo_reply_to(std::vector<uint8_t> p) {
   for (int i = 0; i < 4; ++i) {
