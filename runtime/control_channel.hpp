@@ -161,6 +161,9 @@ private:
   failure fail(failure err);
   result<void> start_handshake();
   result<size_t> process(std::span<const uint8_t> in, std::vector<uint8_t>& app_out);
+  /// complete_pending completes the partial record in pending_ from the
+  /// front of `bytes` (advancing it) and opens it.
+  result<void> complete_pending(std::span<const uint8_t>& bytes, std::vector<uint8_t>& app_out);
   result<void> on_record(std::span<const uint8_t> record, std::vector<uint8_t>& app_out);
   result<void> finish_handshake();
   result<void> strip_padding(std::vector<uint8_t>& app_out, size_t old_len);
