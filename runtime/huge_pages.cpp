@@ -11,7 +11,7 @@
 namespace tf {
 
 bool advise_huge_pages(void* p, size_t len) noexcept {
-  constexpr uintptr_t huge = uintptr_t{2} << 20;
+  constexpr uintptr_t huge = huge_page_len;
   if (p == nullptr || len < huge_page_advice_min)
     return false;
   auto begin = (reinterpret_cast<uintptr_t>(p) + huge - 1) & ~(huge - 1);
@@ -23,6 +23,19 @@ bool advise_huge_pages(void* p, size_t len) noexcept {
     return false;
   }
   return true;
+}
+
+size_t release_huge_pages(const void* begin, const void* end) noexcept {
+  constexpr uintptr_t huge = huge_page_len;
+  auto from = (reinterpret_cast<uintptr_t>(begin) + huge - 1) & ~(huge - 1);
+  auto to = reinterpret_cast<uintptr_t>(end) & ~(huge - 1);
+  if (to <= from)
+    return 0;
+  if (::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED) != 0) {
+    TF_COUNTER("huge_page_release_refused").add();
+    return 0;
+  }
+  return to - from;
 }
 
 } // namespace tf

@@ -17,6 +17,9 @@
 
 namespace tf {
 
+/// huge_page_len is the size of a transparent huge page on x86-64.
+inline constexpr size_t huge_page_len = size_t{2} << 20;
+
 /// huge_page_advice_min is the smallest block worth marking.
 inline constexpr size_t huge_page_advice_min = size_t{4} << 20;
 
@@ -25,5 +28,13 @@ inline constexpr size_t huge_page_advice_min = size_t{4} << 20;
 /// marked any. A kernel without THP refuses (counted as
 /// huge_page_advice_refused) and nothing changes.
 bool advise_huge_pages(void* p, size_t len) noexcept;
+
+/// release_huge_pages gives the whole 2 MiB-aligned pages inside
+/// [begin, end) back to the kernel (MADV_DONTNEED): the block stays
+/// allocated and reads as zeros there. For a large block whose front is
+/// spent while its back is still in use: a full map's frame, whose pages
+/// then serve the records decoded from it (see encoded_peers). Returns the
+/// bytes given back.
+size_t release_huge_pages(const void* begin, const void* end) noexcept;
 
 } // namespace tf

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "runtime/counters.hpp"
+#include "runtime/huge_pages.hpp"
 #include "runtime/wire_cursor.hpp"
 #include "runtime/wire_msgpack.hpp"
 #include "runtime/wire_read.hpp"
@@ -218,6 +219,8 @@ public:
     peers.depth_ = span.depth;
     peers.left_ = span.count;
     peers.decoded_ = 0;
+    peers.released_ = 0;
+    peers.released_to_ = 0;
     return ok;
   }
 };
@@ -253,6 +256,16 @@ result<void> encoded_peers::next_part(std::vector<node>& out, size_t max) {
       }
     }
     pos_ = static_cast<size_t>(in.position() - bytes_.data());
+    if (bytes_.size() >= huge_page_advice_min) { // the spent front
+      // Up to the page boundary before pos_: that page is given back once
+      // a later part spends it all.
+      auto spent_end = bytes_.data() + pos_;
+      spent_end -= reinterpret_cast<uintptr_t>(spent_end) % huge_page_len;
+      if (spent_end > bytes_.data() + released_to_) {
+        released_ += release_huge_pages(bytes_.data() + released_to_, spent_end);
+        released_to_ = static_cast<size_t>(spent_end - bytes_.data());
+      }
+    }
   } catch (const std::bad_alloc&) {
     return spent(reject(errc::malformed_message, "message.map_response.peers: out of memory"));
   }

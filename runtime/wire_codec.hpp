@@ -77,6 +77,15 @@ public:
   /// error and counter, and spends the list (remaining() is then 0).
   result<void> next_part(std::vector<node>& out, size_t max);
 
+  /// released counts the bytes of the list next_part() gave back to the
+  /// kernel: the whole 2 MiB pages of a large list (huge_page_advice_min or
+  /// more) that lie before the next peer. A 250k-peer map is ~45 MB of
+  /// freshly written pages; given back as its peers are decoded, they are
+  /// the pages the records decoded from them land on next, which the kernel
+  /// then zeroes warm instead of backing new memory (bench/giant_tailnet,
+  /// initial apply; the README has the figures).
+  size_t released() const noexcept { return released_; }
+
 private:
   friend class peers_deferral;
   std::vector<uint8_t> bytes_;  // holds the list (the whole frame, or a copy of the list)
@@ -85,6 +94,8 @@ private:
   size_t depth_ = 0;  // container depth of the peers in the message
   uint32_t left_ = 0;
   uint32_t decoded_ = 0;  // peers returned so far (names a bad one's index)
+  size_t released_ = 0;   // bytes of the list given back (release_huge_pages)
+  size_t released_to_ = 0;  // offset in bytes_ up to which pages were given back
   decode_limits limits_;
 };
 
