@@ -33,6 +33,11 @@ double median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
+int fail(const char* step) {
+  std::fprintf(stderr, "full_map_path: %s failed\n", step);
+  return 1;
+}
+
 double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
@@ -76,10 +81,8 @@ int main(int argc, char** argv) {
   std::vector<wire::node> part;
   size_t planned = 0;
   for (size_t round = 0; round <= rounds; ++round) {
-    if (auto ok = seal_map(); !ok) {
-      std::fprintf(stderr, "encode: %s\n", ok.error().message().c_str());
-      return 1;
-    }
+    if (!seal_map())
+      return fail("sealing the map");
     stage_times t;
     rx.clear();
     // Open + unframe, 64 KiB per read as the broker does. The session
@@ -89,20 +92,20 @@ int main(int argc, char** argv) {
     size_t off = 0;
     constexpr size_t read_len = 65536;
     for (; off + read_len < sealed.size(); off += read_len)
-      if (auto ok = client.feed(std::span{sealed.data() + off, read_len}, rx); !ok)
-        return 1;
+      if (!client.feed(std::span{sealed.data() + off, read_len}, rx))
+        return fail("opening a read");
     t.open_ms = ms_since(t0);
     t0 = clock_type::now();
-    if (auto ok = client.feed(std::span{sealed.data() + off, sealed.size() - off}, rx); !ok)
-      return 1;
+    if (!client.feed(std::span{sealed.data() + off, sealed.size() - off}, rx))
+      return fail("opening the last read");
     t.first_decode_ms = ms_since(t0);
     if (rx.full_peers.size() != 1)
-      return 1;
+      return fail("deferring the peer list");
     auto& peers = rx.full_peers.front();
     while (peers.remaining() > 0) {
       t0 = clock_type::now();
-      if (auto ok = peers.next_part(part, part_len); !ok)
-        return 1;
+      if (!peers.next_part(part, part_len))
+        return fail("decoding a part");
       t.parts_ms += ms_since(t0);
       t0 = clock_type::now();
       auto plan = plan_full(part, 2);
