@@ -18,6 +18,7 @@
 #include "runtime/peer_intern.hpp"
 #include "runtime/peer_table.hpp"
 #include "runtime/wire_codec.hpp"
+#include "tests/support/connected_conns.hpp"
 #include "tests/support/synthetic.hpp"
 
 using namespace tf;
@@ -33,15 +34,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   constexpr size_t per_round = 500; // steady state: buffers are reused
   // An established client/server pair.
-  auto server_key = machine_private_key::generate();
-  auto client = control_conn::client(machine_private_key::generate(), server_key.public_key());
-  auto server = control_conn::server(server_key);
+  auto conns = test::connect_in_memory();
+  if (!conns) {
+    std::fprintf(stderr, "delta_path: %s\n", conns.error().message().c_str());
+    return 1;
+  }
+  auto& [client, server] = *conns;
   control_conn::received rx;
-  auto hello = client.start();
-  static_cast<void>(server.feed(*hello, rx));
-  auto reply = rx.to_send;
-  rx.clear();
-  static_cast<void>(client.feed(reply, rx));
   std::vector<wire::map_response> deltas(per_round * rounds);
   for (size_t i = 0; i < deltas.size(); ++i) {
     deltas[i].peers_changed.push_back(test::make_peer(1000 + i));

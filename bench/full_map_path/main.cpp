@@ -17,6 +17,7 @@
 #include "runtime/control_conn.hpp"
 #include "runtime/map_plan.hpp"
 #include "runtime/wire_codec.hpp"
+#include "tests/support/connected_conns.hpp"
 #include "tests/support/synthetic.hpp"
 
 using namespace tf;
@@ -54,16 +55,12 @@ int main(int argc, char** argv) {
   app.add_option("--part", part_len, "peers decoded per part")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   // An established client/server pair.
-  auto server_key = machine_private_key::generate();
-  auto client = control_conn::client(machine_private_key::generate(), server_key.public_key());
-  client.defer_full_peers();
-  auto server = control_conn::server(server_key);
+  auto conns = test::connect_in_memory();
+  if (!conns)
+    return fail("the in-memory handshake");
+  auto& [client, server] = *conns;
+  client.defer_full_peers(); // as a node's session does
   control_conn::received rx;
-  auto hello = client.start();
-  static_cast<void>(server.feed(*hello, rx));
-  auto reply = rx.to_send;
-  rx.clear();
-  static_cast<void>(client.feed(reply, rx));
   // Each round seals a fresh map: sealed bytes open only once.
   std::vector<uint8_t> sealed;
   auto seal_map = [&] {
