@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Benchmark support: a control_conn client and server with their Noise
+// Test and benchmark support: a control_conn client and server with their Noise
 // handshake done in memory, no sockets. Single-threaded, like the conns.
 #pragma once
 
