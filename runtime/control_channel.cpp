@@ -17,6 +17,11 @@ namespace {
 
 constexpr size_t header_len = control_record_header_len;
 
+/// record_len reads a record's length from its header (big-endian 16 bits).
+size_t record_len(const uint8_t* header) noexcept {
+  return size_t{header[0]} << 8 | header[1];
+}
+
 /// max_pending_before_accept bounds what a server buffers while its owner
 /// decides on record 1. A correct client sends nothing in that time (it
 /// cannot encrypt before record 2), so one record's worth is plenty.
@@ -242,7 +247,7 @@ result<void> control_channel::complete_pending(std::span<const uint8_t>& bytes,
   for (;;) {
     size_t want = header_len;
     if (pending_.size() >= header_len) {
-      want += size_t{pending_[0]} << 8 | pending_[1];
+      want += record_len(pending_.data());
     }
     if (pending_.size() >= want) {
       break; // whole (an empty record too: process() refuses it)
@@ -292,7 +297,7 @@ result<size_t> control_channel::process(std::span<const uint8_t> in,
     if (in.size() - pos < header_len) {
       break;
     }
-    size_t len = (size_t{in[pos]} << 8) | in[pos + 1];
+    size_t len = record_len(in.data() + pos);
     if (len == 0) {
       TF_COUNTER("control_channel_bad_record").add();
       return fail(make_error(errc::malformed_frame, "control channel: empty record"));
