@@ -221,11 +221,11 @@ private:
   }
 
   /// try_skip_head consumes one value in its common forms (skip's fast
-  /// path): a scalar whole (returns 0), or a fixarray's or fixmap's head,
-  /// entering it (returns its element count + 1). Anything else, or a check
-  /// that fails, returns -1 and consumes nothing: next() then reads the
-  /// value or reports why not.
-  int try_skip_head() noexcept;
+  /// path, over the try_* fast paths): a scalar whole (returns 0), or an
+  /// array's or fixmap's head, entering it (returns its element count + 1).
+  /// Anything else, or a check that fails, returns -1 and consumes nothing:
+  /// next() then reads the value or reports why not.
+  int64_t try_skip_head() noexcept;
 
   bool blob(size_t hdr, uint32_t n, size_t limit, const uint8_t*& data, uint32_t& len) noexcept {
     if (n > limit || hdr + n > remaining()) {
