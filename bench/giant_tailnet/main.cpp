@@ -64,6 +64,11 @@ struct row {
   // same two halves.
   double one_way_us = -1;
   double one_way_p99_us = -1;
+  // tcp-floor only: the ping-pong's median with its threads pinned to one
+  // CPU and to two (a placement the unpinned floor may or may not have
+  // had); -1 where the process may not use enough CPUs.
+  double floor_one_cpu_us = -1;
+  double floor_two_cpus_us = -1;
   // CPU time of the whole process (every thread: user + system) per op,
   // spins included: what the latency costs.
   double cpu_us_per_op = 0;
@@ -237,6 +242,9 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
   floor_cpu += process_cpu_us() - floor_cpu0;
   auto one_way_after = tcp_one_way(floor_len, floor_ops - floor_ops / 2, floor_warmup, reader_spin);
   one_way.insert(one_way.end(), one_way_after.begin(), one_way_after.end());
+  auto pinned_ops = std::max<size_t>(floor_ops / 4, 1);
+  auto one_cpu = tcp_ping_pong(floor_len, pinned_ops, floor_warmup, floor_placement::one_cpu);
+  auto two_cpus = tcp_ping_pong(floor_len, pinned_ops, floor_warmup, floor_placement::two_cpus);
   auto floor_samples = before;
   floor_samples.insert(floor_samples.end(), after.begin(), after.end());
   if (opt.wants(variant::full_rebuild))
@@ -250,6 +258,10 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
   floor.median_us = percentile(floor_samples, 50);
   floor.one_way_us = percentile(one_way, 50);
   floor.one_way_p99_us = percentile(one_way, 99);
+  if (!one_cpu.empty())
+    floor.floor_one_cpu_us = percentile(one_cpu, 50);
+  if (!two_cpus.empty())
+    floor.floor_two_cpus_us = percentile(two_cpus, 50);
   floor.cpu_us_per_op = floor_cpu / static_cast<double>(floor_ops + 2 * floor_warmup);
   floor.p99_us = percentile(floor_samples, 99);
   floor.initial_apply_ms = initial_ms;
@@ -280,6 +292,10 @@ void print_json(const row& r) {
     j["floor_after_us"] = r.floor_after_us;
     j["one_way_us"] = r.one_way_us;
     j["one_way_p99_us"] = r.one_way_p99_us;
+    if (r.floor_one_cpu_us >= 0)
+      j["floor_one_cpu_us"] = r.floor_one_cpu_us;
+    if (r.floor_two_cpus_us >= 0)
+      j["floor_two_cpus_us"] = r.floor_two_cpus_us;
   }
   std::cout << j.dump() << std::endl;
 }
@@ -310,6 +326,20 @@ void print_table(const std::vector<row>& rows) {
   for (auto& r : rows)
     if (r.one_way_us >= 0)
       std::printf("  %zu: %.1f / %.1f", r.n, r.one_way_us, r.one_way_p99_us);
+  std::printf("\ntcp-floor pinned (median us, both threads on one CPU / on two CPUs; - where the"
+              " process may not use enough CPUs):");
+  for (auto& r : rows)
+    if (r.floor_before_us >= 0) {
+      std::printf("  %zu: ", r.n);
+      if (r.floor_one_cpu_us >= 0)
+        std::printf("%.1f", r.floor_one_cpu_us);
+      else
+        std::printf("-");
+      if (r.floor_two_cpus_us >= 0)
+        std::printf(" / %.1f", r.floor_two_cpus_us);
+      else
+        std::printf(" / -");
+    }
   std::printf("\n");
 }
 

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -83,6 +84,29 @@ std::pair<int, int> connected_pair() {
   return {fd, accepted};
 }
 
+/// usable_cpus lists the CPUs this process may run on, in order.
+std::vector<int> usable_cpus() {
+  std::vector<int> out;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0)
+    return out;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set))
+      out.push_back(cpu);
+  return out;
+}
+
+/// pin_this_thread confines the calling thread to `cpu` (-1: no change).
+void pin_this_thread(int cpu) {
+  if (cpu < 0)
+    return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ::pthread_setaffinity_np(::pthread_self(), sizeof(set), &set);
+}
+
 /// timed_rounds runs `round(i)` for `warmup + rounds` rounds and returns
 /// each round's time after the warm-up, in microseconds; it stops at the
 /// first round that fails.
@@ -103,18 +127,41 @@ std::vector<double> timed_rounds(size_t rounds, size_t warmup, Round round) {
 
 } // namespace
 
-std::vector<double> tcp_ping_pong(size_t frame_len, size_t rounds, size_t warmup) {
+std::vector<double> tcp_ping_pong(size_t frame_len, size_t rounds, size_t warmup,
+                                  floor_placement where) {
+  // The CPUs of a pinned placement: {pinger's, echo's}; -1 leaves it be.
+  std::pair<int, int> cpus{-1, -1};
+  if (where != floor_placement::unpinned) {
+    auto usable = usable_cpus();
+    size_t needed = where == floor_placement::one_cpu ? 1 : 2;
+    if (usable.size() < needed)
+      return {};
+    cpus = {usable[0], usable[needed - 1]};
+  }
   auto [fd, echo_fd] = connected_pair();
-  std::thread echo{[fd = echo_fd, frame_len, total = rounds + warmup] {
+  std::thread echo{[fd = echo_fd, frame_len, total = rounds + warmup, cpu = cpus.second] {
+    pin_this_thread(cpu);
     std::vector<char> buf(frame_len);
     for (size_t i = 0; i < total; ++i)
       if (!read_full(fd, buf.data(), frame_len) || !write_full(fd, buf.data(), frame_len))
         break;
   }};
-  std::vector<char> buf(frame_len, 'x');
-  auto out = timed_rounds(rounds, warmup, [&](size_t) {
-    return write_full(fd, buf.data(), frame_len) && read_full(fd, buf.data(), frame_len);
-  });
+  std::vector<double> out;
+  auto ping = [&, fd = fd] {
+    std::vector<char> buf(frame_len, 'x');
+    out = timed_rounds(rounds, warmup, [&](size_t) {
+      return write_full(fd, buf.data(), frame_len) && read_full(fd, buf.data(), frame_len);
+    });
+  };
+  if (cpus.first < 0) {
+    ping(); // on the calling thread, as the benchmark's driver runs on its own
+  } else {
+    std::thread pinger{[&, cpu = cpus.first] {
+      pin_this_thread(cpu);
+      ping();
+    }};
+    pinger.join();
+  }
   ::close(fd);
   echo.join();
   ::close(echo_fd);

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sched.h>
+
 #include <set>
 #include <sstream>
 #include <string>
@@ -26,13 +28,14 @@ struct run_result {
 };
 
 // run_json runs giant_tailnet (its path comes after ctest's "--") with
-// `args` and parses each line it prints on stdout.
-run_result run_json(const std::string& args) {
+// `args`, behind `prefix` (a command such as taskset), and parses each line
+// it prints on stdout.
+run_result run_json(const std::string& args, const std::string& prefix = "") {
   run_result out;
   auto program = tf::test::test_argument();
   if (program.empty())
     return out;
-  auto [status, text] = tf::test::run_command(program + " " + args + " 2>/dev/null");
+  auto [status, text] = tf::test::run_command(prefix + program + " " + args + " 2>/dev/null");
   out.exit_status = status;
   std::istringstream lines{text};
   for (std::string line; std::getline(lines, line);) {
@@ -47,6 +50,12 @@ run_result run_json(const std::string& args) {
 
 bool positive_number(const nlohmann::json& row, const char* field) {
   return row.contains(field) && row[field].is_number() && row[field].get<double>() > 0;
+}
+
+int usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  return ::sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0;
 }
 
 } // namespace
@@ -68,12 +77,14 @@ CAF_TEST(json_mode_prints_one_row_per_size_and_variant) {
         CAF_FAIL(variant << " at " << n << ": no positive " << field);
     CAF_CHECK_GREATER_OR_EQUAL(row["p99_us"].get<double>(), row["us_per_op"].get<double>());
     if (variant == "tcp-floor") {
-      // The references beside the floor: its two halves and the one-way
-      // crossing.
+      // The references beside the floor: its two halves, the one-way
+      // crossing, and the floor pinned to one CPU and (given two) to two.
       CAF_CHECK(positive_number(row, "floor_before_us"));
       CAF_CHECK(positive_number(row, "floor_after_us"));
       CAF_CHECK(positive_number(row, "one_way_us"));
       CAF_CHECK(positive_number(row, "one_way_p99_us"));
+      CAF_CHECK(positive_number(row, "floor_one_cpu_us"));
+      CAF_CHECK_EQUAL(positive_number(row, "floor_two_cpus_us"), usable_cpus() >= 2);
     }
   }
   for (size_t n : {1000u, 2000u})
@@ -92,4 +103,13 @@ CAF_TEST(variants_select_rows_and_bad_flags_fail) {
   auto bad = run_json("--n ten --json");
   CAF_CHECK_NOT_EQUAL(bad.exit_status, 0);
   CAF_CHECK(bad.rows.empty());
+}
+
+CAF_TEST(a_process_confined_to_one_cpu_has_no_two_cpu_floor) {
+  auto got = run_json("--n 1000 --ops 20 --variants no-watcher --json", "taskset -c 0 ");
+  CAF_REQUIRE_EQUAL(got.exit_status, 0);
+  CAF_REQUIRE_EQUAL(got.rows.size(), 2u);
+  auto& floor = got.rows[1];
+  CAF_CHECK(positive_number(floor, "floor_one_cpu_us"));
+  CAF_CHECK(!floor.contains("floor_two_cpus_us"));
 }
