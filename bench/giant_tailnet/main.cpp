@@ -301,21 +301,32 @@ void print_json(const row& r) {
 }
 
 void print_table(const std::vector<row>& rows) {
-  std::printf("\n%8s  %-13s %6s %11s %11s %11s %9s %12s %11s %11s\n", "N", "variant", "ops",
-              "median us", "p99 us", "x floor", "seed us", "initial ms", "bytes/peer",
-              "cpu us/op");
-  std::map<size_t, double> floor_of;  // by N: each size has its own floor
+  std::printf("\n%8s  %-13s %6s %11s %11s %11s %9s %9s %12s %11s %11s\n", "N", "variant",
+              "ops", "median us", "p99 us", "x floor", "x 1-cpu", "seed us", "initial ms",
+              "bytes/peer", "cpu us/op");
+  // By N: each size has its own floor, unpinned (x floor) and with its
+  // threads pinned to one CPU (x 1-cpu).
+  std::map<size_t, double> floor_of;
+  std::map<size_t, double> one_cpu_floor_of;
   for (auto& r : rows)
-    if (r.variant == "tcp-floor")
+    if (r.variant == "tcp-floor") {
       floor_of[r.n] = r.median_us;
+      one_cpu_floor_of[r.n] = r.floor_one_cpu_us;
+    }
+  auto ratio = [](double us, double floor) {
+    char out[32] = "-";
+    if (floor > 0)
+      std::snprintf(out, sizeof(out), "%.2f", us / floor);
+    return std::string{out};
+  };
   for (auto& r : rows) {
-    double floor = floor_of[r.n];
     char seed[32] = "-";
     if (r.seed_us >= 0)
       std::snprintf(seed, sizeof(seed), "%.0f", r.seed_us);
-    std::printf("%8zu  %-13s %6zu %11.1f %11.1f %11.2f %9s %12.1f %11.0f %11.1f\n", r.n,
+    std::printf("%8zu  %-13s %6zu %11.1f %11.1f %11s %9s %9s %12.1f %11.0f %11.1f\n", r.n,
                 r.variant.c_str(), r.ops, r.median_us, r.p99_us,
-                floor > 0 ? r.median_us / floor : 0.0, seed, r.initial_apply_ms,
+                ratio(r.median_us, floor_of[r.n]).c_str(),
+                ratio(r.median_us, one_cpu_floor_of[r.n]).c_str(), seed, r.initial_apply_ms,
                 r.bytes_per_peer, r.cpu_us_per_op);
   }
   std::printf("\ntcp-floor halves (median us, before / after each size's variants):");
