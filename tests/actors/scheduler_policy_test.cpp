@@ -59,6 +59,22 @@ CAF_TEST(an_explicit_policy_wins) {
   CAF_CHECK(!runs_our_scheduler(sys));
 }
 
+CAF_TEST(idle_workers_poll_briefly_then_one_spins_and_explicit_settings_win) {
+  caf::actor_system_config cfg;
+  tf::configure_actor_system(cfg);
+  CAF_CHECK_EQUAL(caf::get_or(cfg, "work-stealing.aggressive-poll-attempts", size_t{0}), 10u);
+  CAF_CHECK_EQUAL(caf::get_or(cfg, "work-stealing.moderate-poll-attempts", size_t{0}), 2000u);
+  CAF_CHECK_EQUAL(caf::get_or(cfg, "work-stealing.moderate-steal-interval", size_t{0}), 64u);
+  CAF_CHECK_EQUAL(caf::get_or(cfg, "work-stealing.moderate-sleep-duration", caf::timespan{-1}),
+                  caf::timespan{0});
+  caf::actor_system_config mine;
+  mine.set("work-stealing.aggressive-poll-attempts", size_t{100});
+  mine.set("work-stealing.moderate-poll-attempts", size_t{0});
+  tf::configure_actor_system(mine);
+  CAF_CHECK_EQUAL(caf::get_or(mine, "work-stealing.aggressive-poll-attempts", size_t{0}), 100u);
+  CAF_CHECK_EQUAL(caf::get_or(mine, "work-stealing.moderate-poll-attempts", size_t{1}), 0u);
+}
+
 namespace {
 
 /// affinity_guard confines the calling thread (and threads it starts) to
