@@ -154,7 +154,7 @@ std::vector<double> tcp_ping_pong(size_t frame_len, size_t rounds, size_t warmup
     });
   };
   if (cpus.first < 0) {
-    ping(); // on the calling thread, as the benchmark's driver runs on its own
+    ping(); // unpinned: on the calling thread, wherever the kernel runs it
   } else {
     std::thread pinger{[&, cpu = cpus.first] {
       pin_this_thread(cpu);
