@@ -8,26 +8,23 @@
 #include <caf/scheduler/coordinator.hpp>
 #include <caf/settings.hpp>
 
-#include <sched.h>
-
 #include <algorithm>
 #include <thread>
 
 #include "actors/errors.hpp"
 #include "nodes/scheduler_policy.hpp"
 #include "nodes/spinning_multiplexer.hpp"
+#include "runtime/usable_cpus.hpp"
 
 namespace tf {
 
 namespace {
 
-/// usable_cpus is how many CPUs this process may run on (its affinity mask,
-/// as `taskset` sets it), not how many the machine has.
-size_t usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-    return static_cast<size_t>(CPU_COUNT(&set));
+/// usable_cpu_count is how many CPUs this process may run on (its affinity
+/// mask, as `taskset` sets it), not how many the machine has.
+size_t usable_cpu_count() {
+  if (auto n = usable_cpus().size(); n > 0)
+    return n;
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -40,7 +37,7 @@ void configure_actor_system(caf::actor_system_config& cfg) {
   // worker could never run beside the first, only be woken in turn: with it
   // giant_tailnet's op took 1.75-2.36x the floor on one vCPU, without it
   // 1.41-1.72x.
-  auto cpus = usable_cpus();
+  auto cpus = usable_cpu_count();
   if (!caf::get_if<size_t>(&cfg, "scheduler.max-threads"))
     cfg.set("scheduler.max-threads", cpus);
   // An idle CAF worker polls 100 times, then (by default) 500 more times

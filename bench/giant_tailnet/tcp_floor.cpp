@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "runtime/tcp_listen.hpp"
+#include "runtime/usable_cpus.hpp"
 
 namespace tf::bench {
 
@@ -82,19 +83,6 @@ std::pair<int, int> connected_pair() {
   set_nodelay(fd);
   set_nodelay(accepted);
   return {fd, accepted};
-}
-
-/// usable_cpus lists the CPUs this process may run on, in order.
-std::vector<int> usable_cpus() {
-  std::vector<int> out;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof(set), &set) != 0)
-    return out;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-    if (CPU_ISSET(cpu, &set))
-      out.push_back(cpu);
-  return out;
 }
 
 /// pin_this_thread confines the calling thread to `cpu` (-1: no change).
