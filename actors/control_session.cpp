@@ -17,6 +17,7 @@
 #include "actors/map_fanout.hpp"
 #include "actors/messages.hpp"
 #include "actors/paced_writer.hpp"
+#include "actors/send_from.hpp"
 #include "runtime/control_conn.hpp"
 #include "runtime/counters.hpp"
 #include "runtime/peer_intern.hpp"
@@ -81,8 +82,12 @@ struct session_state {
 
 using state_ptr = std::shared_ptr<session_state>;
 
+// tell_node hands a control event to the node actor on a worker: the node
+// persists its enrollment (write, fsync, rename) on some of them, which
+// must not hold up the I/O thread that would otherwise run it next
+// (nodes/spinning_multiplexer.hpp).
 void tell_node(caf::io::broker* self, session_state& st, control_event ev) {
-  self->send(st.cfg.node, control_atom::value, std::move(ev));
+  tell_to_workers(self, st.cfg.node, control_atom::value, std::move(ev));
 }
 
 void write_out(caf::io::broker* self, session_state& st) {

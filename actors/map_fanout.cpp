@@ -49,7 +49,7 @@ void map_fanout::add_profiles_for(size_t shard, std::span<const peer_ref> peers,
 void map_fanout::send_part(caf::local_actor* self, size_t shard, shard_load part) {
   add_profiles_for(shard, part.peers, part.profiles);
   credits_[shard]->sent();
-  tell_as(self, shards_[shard], load_atom::value, std::move(part));
+  tell_to_workers(self, shards_[shard], load_atom::value, std::move(part));
 }
 
 result<size_t> map_fanout::apply_full(caf::local_actor* self, wire::map_response& r,
@@ -135,7 +135,13 @@ void map_fanout::send_held(caf::local_actor* self, size_t shard) {
   auto& d = held_[shard];
   if (!d.batches.empty()) {
     credits_[shard]->sent();
-    tell_as(self, shards_[shard], apply_atom::value, std::move(d));
+    size_t changes = 0;
+    for (auto& b : d.batches)
+      changes += b.num_ops();
+    if (changes <= run_next_changes)
+      tell_as(self, shards_[shard], apply_atom::value, std::move(d));
+    else
+      tell_to_workers(self, shards_[shard], apply_atom::value, std::move(d));
   } else if (!d.profiles.empty()) {
     credits_[shard]->sent();
     tell_as(self, shards_[shard], profiles_atom::value, std::move(d.profiles));

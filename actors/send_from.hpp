@@ -12,6 +12,9 @@
 // what is left to wake, and giant_tailnet's op on two vCPUs took 3-5 us
 // less with it. (On one vCPU it cost 2-4 us while the scheduler had a
 // second worker there to wake in turn; it has one worker per usable CPU.)
+// From the I/O thread, the context is that thread, which runs the receiver
+// next itself (nodes/spinning_multiplexer.hpp); tell_to_workers is for bulk
+// work, which should run beside the sender rather than after it.
 #pragma once
 
 #include <caf/local_actor.hpp>
@@ -30,6 +33,18 @@ void tell_as(caf::local_actor* self, const Handle& dest, Ts&&... xs) {
     dest->enqueue(caf::make_mailbox_element(self->ctrl(), caf::make_message_id(), {},
                                             std::forward<Ts>(xs)...),
                   self->context());
+}
+
+/// tell_to_workers is tell_as without the sender's context: an idle `dest`
+/// is scheduled on a worker, never run next by the sending thread. For
+/// bulk work sent from the I/O thread (a full netmap's parts, milliseconds
+/// each), which the workers apply while that thread reads on.
+template <class Handle, class... Ts>
+void tell_to_workers(caf::local_actor* self, const Handle& dest, Ts&&... xs) {
+  if (dest)
+    dest->enqueue(caf::make_mailbox_element(self->ctrl(), caf::make_message_id(), {},
+                                            std::forward<Ts>(xs)...),
+                  nullptr);
 }
 
 } // namespace tf::actors

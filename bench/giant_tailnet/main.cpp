@@ -373,6 +373,10 @@ int main(int argc, char** argv) {
   long io_spin_us = -1;
   app.add_option("--io-spin-us", io_spin_us,
                  "how long the I/O thread polls before it sleeps (default: tailfleet's)");
+  long io_run_next_us = -1;
+  app.add_option("--io-run-next-us", io_run_next_us,
+                 "how long a round of actors readied by the I/O thread may run there "
+                 "(0: on the workers; default: tailfleet's)");
   std::vector<std::string> caf_args;
   app.add_option("--caf", caf_args, "CAF options, e.g. --caf=--scheduler.max-threads=2");
   CLI11_PARSE(app, argc, argv);
@@ -387,6 +391,8 @@ int main(int argc, char** argv) {
   }
   if (io_spin_us >= 0)
     tf::set_io_spin(cfg, caf::timespan{std::chrono::microseconds{io_spin_us}});
+  if (io_run_next_us >= 0)
+    tf::set_io_run_next(cfg, caf::timespan{std::chrono::microseconds{io_run_next_us}});
   tf::configure_actor_system(cfg);
   caf::actor_system sys{cfg};
 

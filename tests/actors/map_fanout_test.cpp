@@ -4,7 +4,9 @@
 // peer is one message to the shard that owns it; a read's deltas are one
 // message per touched shard; a full map reaches every shard in ordered parts
 // of one generation; a profile reaches a shard once per version; a full
-// window pauses the reader; shards that get new peers are told first.
+// window pauses the reader; shards that get new peers are told first; a
+// small read's message readies its shard through the sender's context (on
+// the I/O thread: run there next), a burst's and a full map's do not.
 #define CAF_SUITE map_fanout
 #include <caf/test/unit_test_impl.hpp>
 
@@ -117,6 +119,20 @@ std::vector<uint8_t> full_map_frame(std::vector<wire::node_id> ids, wire::user_p
   r.user_profiles.push_back(owner);
   return wire::encode(wire::message{r});
 }
+
+/// recording_unit stands in for the I/O thread as a sender's execution
+/// context: it counts the actors readied through it (those the I/O thread
+/// would run next) and hands them to the test coordinator.
+struct recording_unit : caf::execution_unit {
+  explicit recording_unit(caf::actor_system& sys) : caf::execution_unit(&sys) {}
+
+  void exec_later(caf::resumable* job) override {
+    ++readied;
+    system().scheduler().enqueue(job);
+  }
+
+  size_t readied = 0;
+};
 
 } // namespace
 
@@ -295,6 +311,46 @@ CAF_TEST(a_full_window_pauses_until_the_shard_catches_up) {
   CAF_CHECK(fan.must_pause());
   CAF_CHECK_EQUAL(deliver().size(), static_cast<size_t>(credits[1]->limit()));
   CAF_CHECK(!fan.must_pause());
+}
+
+CAF_TEST(a_small_read_runs_next_on_the_sender_and_a_burst_or_a_full_map_does_not) {
+  auto fan = make();
+  CAF_CHECK(deliver().empty()); // the shards have started and are idle
+  recording_unit unit{sys};
+  auto* own_context = self->context();
+  self->context(&unit);
+  // A delta: its shard is readied through the sender's context.
+  auto one = upsert({peer_in(2)});
+  fan.apply_delta(one);
+  fan.flush(self.ptr());
+  CAF_CHECK_EQUAL(unit.readied, 1u);
+  CAF_CHECK_EQUAL(deliver().size(), 1u);
+  // run_next_changes changes for one shard in one read still are.
+  for (size_t i = 0; i < map_fanout::run_next_changes; ++i) {
+    auto r = upsert({peer_in(1, i)});
+    fan.apply_delta(r);
+  }
+  fan.flush(self.ptr());
+  CAF_CHECK_EQUAL(unit.readied, 2u);
+  CAF_CHECK_EQUAL(deliver().size(), 1u);
+  // One more is a burst: the scheduler gets the shard, the context does not.
+  for (size_t i = 0; i <= map_fanout::run_next_changes; ++i) {
+    auto r = upsert({peer_in(1, i)});
+    fan.apply_delta(r);
+  }
+  fan.flush(self.ptr());
+  CAF_CHECK_EQUAL(unit.readied, 2u);
+  auto burst = deliver();
+  CAF_REQUIRE_EQUAL(burst.size(), 1u);
+  CAF_CHECK_EQUAL(burst[0].d.batches.size(), map_fanout::run_next_changes + 1);
+  // A full map's parts, however small, go to the scheduler too.
+  auto frame = full_map_frame({peer_in(0), peer_in(3)}, user(test::synthetic_user, "a@b.c"));
+  wire::map_response r;
+  auto peers = deferred_peers(frame, r);
+  CAF_REQUIRE(fan.apply_full(self.ptr(), r, peers).ok());
+  CAF_CHECK_EQUAL(unit.readied, 2u);
+  CAF_CHECK_EQUAL(deliver().size(), 2 * num_shards); // a part and a last part each
+  self->context(own_context);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

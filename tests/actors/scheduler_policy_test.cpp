@@ -114,6 +114,8 @@ CAF_TEST(one_worker_per_usable_cpu_and_the_io_thread_spins_beside_them) {
   CAF_CHECK_EQUAL(caf::get_or(cfg, "scheduler.max-threads", size_t{0}), cpus);
   caf::actor_system sys{cfg};
   CAF_CHECK_EQUAL(sys.scheduler().num_workers(), cpus);
+  CAF_CHECK_EQUAL(caf::get_or(cfg, tf::io_run_next_key, caf::timespan{0}),
+                  tf::default_io_run_next);
   if (cpus > 1)
     CAF_CHECK_EQUAL(io_spin_of(cfg), tf::default_io_spin);
   else
