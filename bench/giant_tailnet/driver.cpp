@@ -183,6 +183,8 @@ caf::actor spawn_driver(caf::actor_system& sys, run_spec spec) {
   auto st = std::make_shared<driver_state>();
   st->previous = spec.previous;
   st->spec = std::move(spec);
+  if (st->spec.own_thread)
+    return sys.spawn<caf::detached>(driver_impl, std::move(st));
   return sys.spawn(driver_impl, std::move(st));
 }
 

@@ -37,6 +37,10 @@ struct run_spec {
   size_t ops = 0;
   wire::node_id previous = 0;             // removed by the first op
   std::shared_ptr<std::promise<std::vector<double>>> done;  // per-op microseconds
+  // The driver on a thread of its own (a detached actor), as a control
+  // server in another process would be, instead of on the scheduler's
+  // workers or, readied by the node's shard, on the node's I/O thread.
+  bool own_thread = false;
 };
 
 /// spawn_driver prepares a run; (tick_atom) starts it and the result

@@ -88,6 +88,7 @@ struct options {
   size_t full_rebuild_ops = 20;
   size_t shards = 2;
   bool json = false;
+  bool driver_thread = false;  // run_spec::own_thread
   std::vector<std::string> variants{"no-watcher", "bus-watcher", "pipelined", "full-rebuild"};
 
   bool wants(variant v) const {
@@ -195,6 +196,7 @@ std::vector<row> run_size(caf::actor_system& sys, const options& opt, size_t n) 
     rs.ops = ops;
     rs.previous = previous;
     rs.done = std::make_shared<std::promise<std::vector<double>>>();
+    rs.own_thread = opt.driver_thread;
     auto result = rs.done->get_future();
     auto d = spawn_driver(sys, rs);
     caf::anon_send(d, actors::tick_atom::value);
@@ -370,6 +372,9 @@ int main(int argc, char** argv) {
   app.add_option("--shards", opt.shards, "peer-map shards of the node")->capture_default_str();
   app.add_flag("--json", opt.json, "one JSON object per line");
   app.add_option("--variants", opt.variants, "variants to run (default: all)")->delimiter(',');
+  app.add_flag("--driver-thread", opt.driver_thread,
+               "the driver on a thread of its own (a detached actor), as a control server "
+               "in another process would be");
   long io_spin_us = -1;
   app.add_option("--io-spin-us", io_spin_us,
                  "how long the I/O thread polls before it sleeps (default: tailfleet's)");

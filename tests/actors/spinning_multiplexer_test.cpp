@@ -32,9 +32,10 @@
 #include <fstream>
 #include <future>
 #include <memory>
-#include <string>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "nodes/actor_system_setup.hpp"
@@ -177,26 +178,29 @@ struct io_system {
   }
 };
 
+/// where_one_message_runs sends an idle actor one message from the I/O
+/// thread and returns that thread's id and the id of the thread that
+/// handled the message.
+std::pair<long, long> where_one_message_runs(caf::timespan run_next) {
+  io_system io{run_next};
+  thread_log log;
+  log.expected = 1;
+  auto a = io.sys->spawn<caf::lazy_init>(recorder, &log, caf::timespan{0});
+  send_from_io(*io.sys, {a}, 1);
+  log.all.get_future().wait();
+  return {io.io_tid, log.tids.at(0)};
+}
+
 } // namespace
 
 CAF_TEST(an_actor_readied_on_the_io_thread_runs_there) {
-  io_system io{tf::default_io_run_next};
-  thread_log log;
-  log.expected = 1;
-  auto a = io.sys->spawn<caf::lazy_init>(recorder, &log, caf::timespan{0});
-  send_from_io(*io.sys, {a}, 1);
-  log.all.get_future().wait();
-  CAF_CHECK_EQUAL(log.tids.at(0), io.io_tid);
+  auto [io_tid, ran_on] = where_one_message_runs(tf::default_io_run_next);
+  CAF_CHECK_EQUAL(ran_on, io_tid);
 }
 
 CAF_TEST(with_run_next_off_a_worker_runs_it) {
-  io_system io{caf::timespan{0}};
-  thread_log log;
-  log.expected = 1;
-  auto a = io.sys->spawn<caf::lazy_init>(recorder, &log, caf::timespan{0});
-  send_from_io(*io.sys, {a}, 1);
-  log.all.get_future().wait();
-  CAF_CHECK_NOT_EQUAL(log.tids.at(0), io.io_tid);
+  auto [io_tid, ran_on] = where_one_message_runs(caf::timespan{0});
+  CAF_CHECK_NOT_EQUAL(ran_on, io_tid);
 }
 
 CAF_TEST(a_fuller_mailbox_goes_on_to_a_worker) {

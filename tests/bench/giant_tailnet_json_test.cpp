@@ -109,3 +109,20 @@ CAF_TEST(a_process_confined_to_one_cpu_has_no_two_cpu_floor) {
   CAF_CHECK(positive_number(floor, "floor_one_cpu_us"));
   CAF_CHECK(!floor.contains("floor_two_cpus_us"));
 }
+
+CAF_TEST(the_driver_on_its_own_thread_and_run_next_off_complete_their_ops) {
+  // The benchmark's two switches for the reader's comparisons: the driver
+  // on a thread of its own (a detached actor), and the I/O thread handing
+  // every actor it readies to the workers. Each still completes every op.
+  for (std::string flags : {"--driver-thread", "--io-run-next-us 0",
+                            "--driver-thread --io-run-next-us 0"}) {
+    CAF_MESSAGE(flags);
+    auto got = run_json("--n 1000 --ops 20 --variants no-watcher,bus-watcher --json " + flags);
+    CAF_REQUIRE_EQUAL(got.exit_status, 0);
+    CAF_REQUIRE_EQUAL(got.rows.size(), 3u);
+    for (auto& row : got.rows)
+      CAF_CHECK(positive_number(row, "us_per_op"));
+  }
+  auto bad = run_json("--n 1000 --io-run-next-us lots --json");
+  CAF_CHECK_NOT_EQUAL(bad.exit_status, 0);
+}
