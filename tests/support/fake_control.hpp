@@ -3,9 +3,11 @@
 // coordination server. It accepts one node and speaks the real control
 // protocol with it over loopback TCP (preamble, Noise IK, frames, msgpack):
 // registers it, answers its map request with a synthetic full netmap, then
-// lets its owner write deltas straight into the socket -- from the driver
-// actor's own thread, so a delta wakes the node the way a remote server's
-// does (no extra hand-off inside the benchmark). Blocking sockets; one
+// lets its owner write deltas straight into the socket -- from the thread
+// the driver actor runs on, with no extra hand-off inside the benchmark
+// (the node's I/O thread itself, which runs the driver next when the
+// node's notify readies it; bench/giant_tailnet --driver-thread gives the
+// driver a thread of its own, as a remote server's). Blocking sockets; one
 // thread at a time uses it (setup, then the driver, then shutdown). Used
 // by bench/giant_tailnet and tests/integration/control_backpressure_test.
 #pragma once
